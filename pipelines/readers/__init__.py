@@ -1,0 +1,45 @@
+"""Readers for tagged-text formats, each returning a list of `TaggedSentence` with IOB2 tags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipelines.errors import DataError
+from pipelines.readers._io import read_lines
+from pipelines.readers.conll import read_conll
+from pipelines.readers.gmb_csv import read_gmb_csv
+from pipelines.readers.tagged import TaggedSentence
+from pipelines.readers.token_tag import read_token_tag, write_token_tag
+
+FORMATS: dict[str, Callable[..., list[TaggedSentence]]] = {
+    "conll2003": read_conll,
+    "gmb": read_gmb_csv,
+    "tsv": read_token_tag,
+}
+
+__all__ = [
+    "FORMATS",
+    "TaggedSentence",
+    "read_conll",
+    "read_gmb_csv",
+    "read_lines",
+    "read_tagged",
+    "read_token_tag",
+    "write_token_tag",
+]
+
+
+def read_tagged(spec: str) -> list[TaggedSentence]:
+    """Reads the data named by `spec`, `"FORMAT:PATH"`, with that format's reader and defaults.
+
+    Example: `read_tagged("conll2003:data/eng.train.gz")`. Only the first colon splits, so
+    PATH may contain colons. FORMAT is a key of `FORMATS`.
+    """
+    known = ", ".join(repr(name) for name in FORMATS)
+    name, colon, path = spec.partition(":")
+    if not colon or not path:
+        expected = f"expected a data spec 'FORMAT:PATH' with FORMAT one of {known}"
+        raise DataError(None, None, f"{expected}, got {spec!r}")
+    if name not in FORMATS:
+        raise DataError(None, None, f"expected a format in {spec!r} among {known}, got {name!r}")
+    return FORMATS[name](path)

@@ -1,0 +1,126 @@
+"""Versioned, atomic SavedModel export in the layout TF Serving watches: `<base>/<name>/<version>/`."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from zoo.errors import ZooError
+
+MODEL_CARD = "model_card.json"
+
+
+def versions(model_dir: str | os.PathLike) -> list[int]:
+    """The integer versions present under `model_dir` (TF Serving ignores other names)."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def export_versioned(
+    write: Callable[[str], None],
+    base_dir: str | os.PathLike,
+    name: str,
+    *,
+    card: dict,
+) -> Path:
+    """Writes a new version of `name` and returns its path; existing versions are never touched.
+
+    `write(path)` fills a temporary folder beside the versions (its name is not an integer, so
+    TF Serving ignores it); the model card and a short README are added, and the folder is then
+    renamed to the next free version in one step. An interrupted export leaves at most a
+    `.tmp-*` folder behind, never a half-written version.
+    """
+    model_dir = Path(base_dir) / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".tmp-", dir=model_dir)
+    try:
+        write(staging)
+        card = {**card, "name": name, "exported_at": _now(), "versions": software_versions()}
+        with open(os.path.join(staging, MODEL_CARD), "w", encoding="utf-8") as f:
+            json.dump(card, f, indent=2, sort_keys=True)
+        with open(os.path.join(staging, "README.md"), "w", encoding="utf-8") as f:
+            f.write(card_readme(card))
+        while True:
+            version = max(versions(model_dir), default=0) + 1
+            target = model_dir / str(version)
+            if target.exists():  # someone else took it between the listing and now
+                continue
+            os.rename(staging, target)
+            _update_card_version(target, version)
+            return target
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _update_card_version(target: Path, version: int) -> None:
+    path = target / MODEL_CARD
+    card = json.loads(path.read_text(encoding="utf-8"))
+    card["version"] = version
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_card(export_dir: str | os.PathLike) -> dict:
+    path = Path(export_dir) / MODEL_CARD
+    if not path.exists():
+        raise ZooError(f"{export_dir}: not a zoo export (no {MODEL_CARD}); expected a folder like saved_models/NAME/VERSION")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def resolve_export(path: str | os.PathLike) -> Path:
+    """An export folder: `path` itself, or its newest version when `path` is a model folder."""
+    path = Path(path)
+    if not path.exists():
+        raise ZooError(f"{path}: no such export; expected saved_models/NAME/VERSION or saved_models/NAME")
+    if (path / "saved_model.pb").exists():
+        return path
+    found = versions(path)
+    if not found:
+        raise ZooError(f"{path}: holds neither saved_model.pb nor integer version folders")
+    return path / str(found[-1])
+
+
+def software_versions() -> dict:
+    import keras
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    import zoo
+
+    return {
+        "zoo": zoo.__version__,
+        "tensorflow": tf.__version__,
+        "tensorflow_text": tf_text.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def card_readme(card: dict) -> str:
+    metrics = "\n".join(f"- {k}: {v}" for k, v in sorted(card.get("metrics", {}).items())) or "- (none recorded)"
+    signatures = "\n".join(f"- `{name}`: {text}" for name, text in card.get("signatures", {}).items())
+    return (
+        f"# {card['name']} ({card.get('task', '')})\n\n"
+        f"Exported {card['exported_at']} by zoo {card['versions']['zoo']} "
+        f"(TensorFlow {card['versions']['tensorflow']}).\n\n"
+        f"## Signatures\n{signatures}\n\n## Metrics\n{metrics}\n\n"
+        f"## Data\n{json.dumps(card.get('data', {}), indent=2)}\n\n"
+        f"## Config\n```json\n{json.dumps(card.get('config', {}), indent=2)}\n```\n\n"
+        "Serve with TensorFlow Serving 2.20, e.g.\n"
+        f"`docker run -p 8501:8501 -v $PWD/saved_models/{card['name']}:/models/{card['name']} "
+        f"-e MODEL_NAME={card['name']} tensorflow/serving:2.20.0`\n"
+    )
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

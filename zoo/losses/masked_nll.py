@@ -1,0 +1,40 @@
+"""Negative log-likelihood of sparse labels over padded sequences; padded labels are -1."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+from keras.src import backend as keras_backend  # set_keras_mask has no public alias yet
+
+
+def masked_token_nll(y_true, log_probs):
+    """Per-token NLL `-log p(y_t)`; positions with `y_true < 0` (padding) give 0.
+
+    Args:
+        y_true: (batch, time) int labels, -1 at padding.
+        log_probs: (batch, time, classes) log-probabilities.
+
+    Returns:
+        (nll, mask): (batch, time) float losses and the boolean mask of real tokens.
+    """
+    y_true = ops.cast(y_true, "int32")
+    mask = ops.greater_equal(y_true, 0)
+    safe = ops.where(mask, y_true, 0)
+    picked = ops.take_along_axis(log_probs, ops.expand_dims(safe, -1), axis=-1)
+    nll = ops.where(mask, -ops.squeeze(picked, -1), ops.zeros_like(log_probs[..., 0]))
+    return nll, mask
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedSparseNLL(keras.losses.Loss):
+    """Mean NLL over real tokens: the same value however far a batch is padded."""
+
+    def __init__(self, name: str = "masked_sparse_nll", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        nll, mask = masked_token_nll(y_true, y_pred)
+        # Attaching the mask makes Keras' mean reduction divide by the number of real tokens,
+        # whether or not the model's output carries a Keras mask of its own.
+        keras_backend.set_keras_mask(nll, mask)
+        return nll

@@ -1,0 +1,1 @@
+"""Task glue: compiling, training, exporting and evaluating, one module per task."""

@@ -1,0 +1,367 @@
+"""Named-entity recognition: compile, train from data files, export for TF Serving, evaluate.
+
+The exported graph takes raw sentences, tokenizes and looks tokens up with the same ops the
+training pipeline used (`pipelines.text`), runs the tagger and decodes tag names, so a client
+sends strings and gets tags back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pipelines.errors import DataError
+from pipelines.ner import ner_dataset, ner_vocabularies
+from pipelines.readers import read_tagged
+from pipelines.text import normalize, tokenize
+from pipelines.vocab import Vocabulary, file_table
+from zoo.errors import ZooError
+from zoo.export import export_versioned, read_card, resolve_export
+from zoo.losses import MaskedSparseNLL
+from zoo.metrics import MaskedAccuracy
+from zoo.registry import build, get_spec
+from zoo.training import fit
+
+TASK = "ner"
+MONITOR = "val_masked_accuracy"
+SIGNATURES = {
+    "serving_default": "text: 1-D string batch of raw sentences -> tokens, tags (2-D string, '' past "
+    "each sentence's end), scores (probability of each chosen tag), lengths",
+    "tag_tokens": "tokens: 2-D string batch of pre-tokenized sentences ('' = padding) -> the same outputs",
+}
+
+
+def compile_tagger(model: keras.Model, *, learning_rate: float = 1e-3, clipnorm: float = 5.0) -> keras.Model:
+    """Adam with gradient clipping, padding-aware NLL and token accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        loss=MaskedSparseNLL(),
+        metrics=[MaskedAccuracy()],
+    )
+    return model
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclasses.dataclass
+class NerData:
+    """Everything a tagger is trained from: sentences, vocabularies and tf.data pipelines."""
+
+    train: list
+    dev: list
+    vocab: Vocabulary
+    tags: Vocabulary
+    train_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
+    info: dict
+
+
+def read_ner_data(train_spec: str, dev_spec: str | None = None, *, dev_fraction: float = 0.1):
+    """Reads `FORMAT:PATH` specs; without a dev file the last `dev_fraction` of train is held out."""
+    train = read_tagged(train_spec)
+    if dev_spec:
+        dev = read_tagged(dev_spec)
+    else:
+        cut = max(1, int(len(train) * (1 - dev_fraction)))
+        if cut >= len(train):
+            raise DataError(train_spec, None, "too few sentences to hold out a dev split; pass --dev")
+        train, dev = train[:cut], train[cut:]
+    info = {"train": train_spec, "dev": dev_spec or f"last {dev_fraction:.0%} of train",
+            "train_sentences": len(train), "dev_sentences": len(dev)}
+    return train, dev, info
+
+
+def prepare_ner_data(
+    train: Sequence,
+    dev: Sequence,
+    *,
+    batch_size: int = 64,
+    seed: int = 0,
+    min_count: int = 1,
+    max_vocab: int | None = None,
+    info: dict | None = None,
+) -> NerData:
+    """Vocabularies from the training sentences and bucketed pipelines for train and dev."""
+    vocab, tags = ner_vocabularies(train, min_count=min_count, max_size=max_vocab)
+    unseen = sorted({t for s in dev for t in s.tags} - set(tags.tokens))
+    if unseen:
+        raise DataError((info or {}).get("dev"), None,
+                        f"dev data uses tags the training data never does: {unseen}; training tags: {list(tags.tokens)}")
+    return NerData(
+        train=list(train),
+        dev=list(dev),
+        vocab=vocab,
+        tags=tags,
+        train_ds=ner_dataset(train, vocab, tags, batch_size=batch_size, seed=seed),
+        dev_ds=ner_dataset(dev, vocab, tags, batch_size=batch_size, shuffle=False),
+        info={**(info or {}), "vocab_size": len(vocab), "num_tags": len(tags), "batch_size": batch_size},
+    )
+
+
+# ----------------------------------------------------------------------------- serving graph
+
+
+def disable_cudnn(model: keras.Model) -> None:
+    """Traces recurrent layers with the generic kernels: cuDNN-only ops do not run on CPU servers."""
+    for layer in model._flatten_layers(include_self=False):
+        if hasattr(layer, "use_cudnn"):
+            layer.use_cudnn = False
+
+
+class Tagger(tf.Module):
+    """The exported NER graph: strings in, tokens, tags and scores out."""
+
+    def __init__(self, model: keras.Model, vocab_path: str, tags: Vocabulary):
+        super().__init__(name="tagger")
+        disable_cudnn(model)
+        self.model = model
+        self.vocab = file_table(vocab_path, default_id=1)
+        self.tag_names = tf.constant(tags.tokens, dtype=tf.string)
+
+    def _tag(self, tokens: tf.RaggedTensor) -> dict:
+        lengths = tokens.row_lengths()
+        longest = tf.reduce_max(tf.concat([lengths, [0]], 0))
+        # At least one step: a batch of empty strings still runs the model and returns 0 tokens.
+        width = tf.maximum(longest, 1)
+        ids = tf.cast(self.vocab.lookup(normalize(tokens)), tf.int32)
+        dense = ids.to_tensor(default_value=0, shape=tf.stack([tf.cast(tf.shape(lengths)[0], tf.int64), width]))
+        log_probs = self.model(dense, training=False)
+        mask = tf.sequence_mask(lengths, width)
+        tags = tf.where(mask, tf.gather(self.tag_names, tf.argmax(log_probs, axis=-1)), "")
+        scores = tf.where(mask, tf.exp(tf.reduce_max(log_probs, axis=-1)), 0.0)
+        return {
+            "tokens": tokens.to_tensor(default_value="")[:, :longest],
+            "tags": tags[:, :longest],
+            "scores": scores[:, :longest],
+            "lengths": lengths,
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serve_text(self, text):
+        return self._tag(tokenize(text))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")])
+    def serve_tokens(self, tokens):
+        return self._tag(tf.RaggedTensor.from_tensor(tokens, padding=""))
+
+
+def make_tagger(model: keras.Model, vocab: Vocabulary, tags: Vocabulary, workdir: str | os.PathLike) -> Tagger:
+    """A `Tagger` whose vocabulary files (written to `workdir`) become assets of the export."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    vocab.save(workdir / "vocab.txt")
+    tags.save(workdir / "tags.txt")
+    tagger = Tagger(model, str(workdir / "vocab.txt"), tags)
+    tagger.tags_file = tf.saved_model.Asset(str(workdir / "tags.txt"))
+    return tagger
+
+
+def export_tagger(tagger: Tagger, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
+    """Exports the tagger as the next version of `base_dir/name`."""
+    from zoo.serving import check_serving_ops
+
+    def write(path: str) -> None:
+        signatures = {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
+        tf.saved_model.save(tagger, path, signatures=signatures)
+        check_serving_ops(path)
+
+    tags = [t.decode("utf-8") for t in tagger.tag_names.numpy()]
+    card = {"task": TASK, "signatures": SIGNATURES, "vocab_size": int(tagger.vocab.size()), "num_tags": len(tags),
+            "tags": tags, **card}
+    return export_versioned(write, base_dir, name, card=card)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def tag_token_lists(tag_tokens: Callable, token_lists: Sequence[Sequence[str]], *, batch_size: int = 256) -> list[list[str]]:
+    """Tags for pre-tokenized sentences through a `tag_tokens`-style function (in-process or loaded).
+
+    Sentences are sorted by length before batching so little time goes into padding.
+    """
+    order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
+    predicted: list[list[str]] = [[] for _ in token_lists]
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        width = max(len(token_lists[i]) for i in chunk)
+        padded = [list(token_lists[i]) + [""] * (width - len(token_lists[i])) for i in chunk]
+        out = tag_tokens(tokens=tf.constant(padded, dtype=tf.string, shape=[len(chunk), width]))
+        tags = out["tags"].numpy()
+        for row, i in enumerate(chunk):
+            predicted[i] = [t.decode("utf-8") for t in tags[row, : len(token_lists[i])]]
+    return predicted
+
+
+def ner_report(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> dict:
+    """Masked token accuracy, strict IOB2 entity P/R/F1 per type (seqeval), confusion counts."""
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
+    flat_true = [t for tags in true_tags for t in tags]
+    flat_pred = [t for tags in pred_tags for t in tags]
+    labels = sorted(set(flat_true) | set(flat_pred), key=lambda t: (t != "O", t[2:], t[:2]))
+    index = {t: i for i, t in enumerate(labels)}
+    confusion = np.zeros((len(labels), len(labels)), dtype=int)
+    np.add.at(confusion, ([index[t] for t in flat_true], [index[t] for t in flat_pred]), 1)
+    report = classification_report(
+        [list(t) for t in true_tags], [list(t) for t in pred_tags],
+        mode="strict", scheme=IOB2, output_dict=True, zero_division=0,
+    )
+    entities = {k: {m: float(v[m]) for m in ("precision", "recall", "f1-score")} | {"support": int(v["support"])}
+                for k, v in report.items()}
+    micro = entities.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+    return {
+        "token_accuracy": float(np.trace(confusion) / max(confusion.sum(), 1)),
+        "precision": micro["precision"],
+        "recall": micro["recall"],
+        "f1": micro["f1-score"],
+        "f1_scheme": "seqeval strict IOB2 (entity level, micro average)",
+        "entities": entities,
+        "confusion": {"labels": labels, "matrix": confusion.tolist()},
+        "sentences": len(true_tags),
+        "tokens": len(flat_true),
+    }
+
+
+def headline(report: dict) -> dict:
+    """The figures worth a model card: accuracy and micro P/R/F1."""
+    return {k: round(report[k], 4) for k in ("token_accuracy", "precision", "recall", "f1")}
+
+
+def evaluate_export(export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None) -> tuple[dict, Path]:
+    """Scores an export on a labelled file; writes `report.json` and `confusion_matrix.png`."""
+    from zoo.plots import plot_confusion_matrix
+    from zoo.serving import load
+
+    export = resolve_export(export)
+    card = read_card(export)
+    if card.get("task") != TASK:
+        raise ZooError(f"{export}: a {card.get('task')!r} model, not an NER tagger")
+    sentences = read_tagged(data_spec)
+    unknown = sorted({t for s in sentences for t in s.tags} - set(card["tags"]))
+    if unknown:
+        raise DataError(data_spec, None, f"uses tags the model does not know: {unknown}; model tags: {card['tags']}")
+    loaded = load(export)
+    predicted = tag_token_lists(loaded.signatures["tag_tokens"], [s.tokens for s in sentences])
+    report = ner_report([s.tags for s in sentences], predicted)
+    report.update({"export": str(export), "data": data_spec})
+    out_dir = Path(out_dir or Path("reports") / f"{card['name']}_v{card.get('version')}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), report["confusion"]["labels"],
+                          out_dir / "confusion_matrix.png", title=f"{card['name']} v{card.get('version')} on {data_spec}")
+    return report, out_dir
+
+
+def format_report(report: dict) -> str:
+    """A per-type table in the shape of seqeval's and conlleval's reports."""
+    lines = [f"{'type':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for name, row in report["entities"].items():
+        lines.append(f"{name:<14}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1-score']:>10.4f}{row['support']:>10}")
+    lines.append(f"token accuracy (padding masked): {report['token_accuracy']:.4f} over {report['tokens']} tokens")
+    lines.append(f"entity F1: {report['f1']:.4f} ({report['f1_scheme']})")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train_ner(
+    name: str,
+    data: NerData,
+    *,
+    epochs: int,
+    workdir: str | os.PathLike,
+    export_dir: str | os.PathLike = "saved_models",
+    preset: str | None = None,
+    config: dict | None = None,
+    learning_rate: float = 1e-3,
+    patience: int = 3,
+    seed: int = 0,
+    verbose: int | str = "auto",
+) -> tuple[Path, dict]:
+    """Builds, trains, scores on dev and exports a registered tagger; returns (export path, dev report)."""
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with NER data needs one of the NER models")
+    keras.utils.set_random_seed(seed)
+    model = build(name, preset=preset, vocab_size=len(data.vocab), num_tags=len(data.tags), **(config or {}))
+    compile_tagger(model, learning_rate=learning_rate)
+    started = time.perf_counter()
+    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR,
+                  mode="max", patience=patience, verbose=verbose)
+    seconds = time.perf_counter() - started
+    return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
+        "config": spec.config(preset, **(config or {}), vocab_size=len(data.vocab), num_tags=len(data.tags)),
+        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
+                     "seconds": round(seconds, 1), "history": history},
+    })
+
+
+def export_and_score(model, data: NerData, *, name: str, export_dir, workdir, extra_card: dict) -> tuple[Path, dict]:
+    """Scores a trained tagger on dev through the serving graph, then exports it with the scores."""
+    tagger = make_tagger(model, data.vocab, data.tags, workdir)
+    report = ner_report([s.tags for s in data.dev], tag_token_lists(tagger.serve_tokens, [s.tokens for s in data.dev]))
+    card = {"model": name, "metrics": {f"dev_{k}": v for k, v in headline(report).items()}, "data": data.info,
+            **extra_card}
+    return export_tagger(tagger, base_dir=export_dir, name=name, card=card), report
+
+
+def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[list[tuple[str, str, float]]]:
+    """(token, tag, score) triples per sentence, through the export's `serving_default`."""
+    from zoo.serving import load
+
+    loaded = load(export)
+    out = loaded.signatures["serving_default"](text=tf.constant(list(texts), dtype=tf.string))
+    results = []
+    for tokens, tags, scores, length in zip(out["tokens"].numpy(), out["tags"].numpy(), out["scores"].numpy(),
+                                            out["lengths"].numpy()):
+        results.append([(tokens[i].decode("utf-8"), tags[i].decode("utf-8"), float(scores[i])) for i in range(length)])
+    return results
+
+
+def tune_ner(
+    name: str,
+    data: NerData,
+    *,
+    algorithm: str = "hyperband",
+    max_trials: int = 10,
+    max_epochs: int = 10,
+    directory: str | os.PathLike,
+    export_dir: str | os.PathLike = "saved_models",
+    workdir: str | os.PathLike,
+    seed: int = 0,
+    verbose: int | str = "auto",
+) -> tuple[Path, dict, dict]:
+    """Searches the model's space on dev accuracy, exports the best model; returns (path, dev report, best hp)."""
+    import keras_tuner as kt
+
+    from zoo.tuning import ZooHyperModel, make_tuner
+
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model, not an NER tagger")
+    keras.utils.set_random_seed(seed)
+    fixed = {"vocab_size": len(data.vocab), "num_tags": len(data.tags)}
+    tuner = make_tuner(
+        ZooHyperModel(spec, fixed, compile_tagger), algorithm=algorithm, objective=kt.Objective(MONITOR, "max"),
+        directory=directory, project_name=name, max_trials=max_trials, max_epochs=max_epochs, seed=seed,
+    )
+    stop = keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=2)
+    tuner.search(data.train_ds, validation_data=data.dev_ds, epochs=max_epochs, callbacks=[stop], verbose=verbose)
+    best_hp = tuner.get_best_hyperparameters(1)[0].values
+    model = tuner.get_best_models(1)[0]
+    path, report = export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
+        "config": {**spec.config(**{k: v for k, v in best_hp.items() if k in spec.defaults}), **fixed},
+        "tuning": {"algorithm": algorithm, "best_hyperparameters": best_hp, "directory": str(directory)},
+    })
+    return path, report, best_hp

@@ -1,0 +1,95 @@
+"""Fit-loop glue shared by every task: callbacks, checkpoints, resume, TensorBoard, curves."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import warnings
+from pathlib import Path
+
+import keras
+
+from zoo.plots import plot_history
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training with a clear message when the loss becomes NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+            self.nan_batch = batch
+            print(f"\nzoo: loss became {loss} at batch {batch}; training stopped (last good checkpoint kept).")
+
+
+def training_callbacks(
+    workdir: str | os.PathLike,
+    *,
+    monitor: str = "val_loss",
+    mode: str = "auto",
+    patience: int = 3,
+    extra: list | None = None,
+) -> list[keras.callbacks.Callback]:
+    """Checkpoints, resume-after-interruption, early stopping, TensorBoard and a CSV log.
+
+    `extra` callbacks run first, so a callback that adds a metric to `logs` (e.g. dev F1) is
+    seen by the ones that monitor it.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    return [
+        *(extra or []),
+        StopOnNaN(),
+        keras.callbacks.BackupAndRestore(str(workdir / "backup")),
+        keras.callbacks.ModelCheckpoint(
+            str(workdir / "best.weights.h5"), monitor=monitor, mode=mode, save_best_only=True,
+            save_weights_only=True,
+        ),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True),
+        keras.callbacks.TensorBoard(str(workdir / "logs")),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
+    ]
+
+
+def fit(
+    model: keras.Model,
+    train,
+    validation,
+    *,
+    epochs: int,
+    workdir: str | os.PathLike,
+    monitor: str = "val_loss",
+    mode: str = "auto",
+    patience: int = 3,
+    extra_callbacks: list | None = None,
+    verbose: int | str = "auto",
+) -> dict[str, list[float]]:
+    """Trains a compiled model; re-running with the same `workdir` resumes an interrupted run.
+
+    Returns the full history (read back from the CSV log, so epochs from before a resume are
+    included) and writes `training_curves.png` into `workdir`.
+    """
+    callbacks = training_callbacks(workdir, monitor=monitor, mode=mode, patience=patience, extra=extra_callbacks)
+    with warnings.catch_warnings():
+        # Bucketed datasets have no known length, so Keras warns at the end of the first epoch.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # the tf.data pipeline shuffles
+    history = read_history(Path(workdir) / "history.csv")
+    if history:
+        plot_history(history, Path(workdir) / "training_curves.png")
+    return history
+
+
+def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
+    """The CSV log as columns; a repeated epoch (run again after a crash) keeps its last row."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_epoch = {int(row["epoch"]): row for row in rows}
+    ordered = [by_epoch[e] for e in sorted(by_epoch)]
+    keys = [k for k in (ordered[0] if ordered else {}) if k != "epoch"]
+    return {k: [float(row[k]) for row in ordered] for k in keys}
