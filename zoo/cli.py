@@ -91,11 +91,9 @@ def _print_dev(report: dict, path: Path) -> None:
     print(f"exported: {path}")
 
 
-def cmd_train(args) -> None:
-    from zoo.registry import get_spec
+def _train_ner(args) -> None:
     from zoo.tasks.ner import train_ner
 
-    get_spec(args.name)  # fail on an unknown name before reading any data
     data = _ner_data(args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
@@ -107,11 +105,9 @@ def cmd_train(args) -> None:
     _print_dev(report, path)
 
 
-def cmd_tune(args) -> None:
-    from zoo.registry import get_spec
+def _tune_ner(args) -> None:
     from zoo.tasks.ner import tune_ner
 
-    get_spec(args.name)
     data = _ner_data(args)
     workdir = _workdir(args, args.name)
     directory = Path(args.directory)
@@ -124,7 +120,7 @@ def cmd_tune(args) -> None:
     _print_dev(report, path)
 
 
-def cmd_evaluate(args) -> None:
+def _evaluate_ner(args) -> None:
     from zoo.tasks.ner import evaluate_export, format_report
 
     report, out_dir = evaluate_export(args.export, args.data, args.out)
@@ -132,17 +128,57 @@ def cmd_evaluate(args) -> None:
     print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
 
 
-def cmd_predict(args) -> None:
+def _predict_ner(args) -> None:
     from zoo.tasks.ner import predict_texts
 
-    results = predict_texts(args.export, args.text)
+    results = predict_texts(args.export, args.inputs)
     if args.json:
         print(json.dumps([[{"token": t, "tag": g, "score": round(s, 4)} for t, g, s in r] for r in results], indent=2))
         return
-    for text, result in zip(args.text, results):
+    for text, result in zip(args.inputs, results):
         print(text)
         for token, tag, score in result:
             print(f"  {token:<20}{tag:<10}{score:.3f}")
+
+
+# Each task plugs its commands in here; `train`/`tune` dispatch on the model's task and
+# `evaluate`/`predict` on the task recorded in the export's model card.
+TASK_COMMANDS = {
+    "ner": {"train": _train_ner, "tune": _tune_ner, "evaluate": _evaluate_ner, "predict": _predict_ner},
+}
+
+
+def _task_command(task: str, command: str):
+    try:
+        return TASK_COMMANDS[task][command]
+    except KeyError:
+        raise _user_error(f"`zoo {command}` does not support {task!r} models yet") from None
+
+
+def cmd_train(args) -> None:
+    from zoo.registry import get_spec
+
+    _task_command(get_spec(args.name).task, "train")(args)  # an unknown name fails before any data is read
+
+
+def cmd_tune(args) -> None:
+    from zoo.registry import get_spec
+
+    _task_command(get_spec(args.name).task, "tune")(args)
+
+
+def _export_task(export) -> str:
+    from zoo.export import read_card, resolve_export
+
+    return read_card(resolve_export(export)).get("task", "")
+
+
+def cmd_evaluate(args) -> None:
+    _task_command(_export_task(args.export), "evaluate")(args)
+
+
+def cmd_predict(args) -> None:
+    _task_command(_export_task(args.export), "predict")(args)
 
 
 def cmd_rest(args) -> None:
@@ -219,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="tag sentences with an export", description="Tokens of each sentence with their tags.")
     p.add_argument("export", help=EXPORT_HELP)
-    p.add_argument("text", nargs="+", help="one or more raw sentences")
+    p.add_argument("inputs", nargs="+", help="raw sentences for taggers (one argument each)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_predict)
 
