@@ -35,7 +35,7 @@ def quickstart(
 
     data = prepare_ner_data(train, dev, batch_size=64, seed=seed,
                             info={"train": f"tsv:{data_dir / 'train.tsv'}", "dev": f"tsv:{data_dir / 'dev.tsv'}",
-                                  "train_sentences": len(train), "dev_sentences": len(dev), "generator": "synthetic_ner_corpus"})
+                                  "generator": f"pipelines.synthetic.synthetic_ner_corpus(seed={seed})"})
     print(f"[2/4] training bilstm_ner (preset quickstart, {epochs} epochs) in {workdir}")
     path, report = train_ner("bilstm_ner", data, epochs=epochs, workdir=workdir, export_dir=export_dir,
                              preset="quickstart", learning_rate=1e-2, patience=2, seed=seed)

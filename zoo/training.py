@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -53,6 +54,18 @@ def training_callbacks(
     ]
 
 
+@contextlib.contextmanager
+def quiet_dataset_warnings():
+    """Silences Keras warnings that are expected with bucketed, self-shuffling tf.data input."""
+    with warnings.catch_warnings():
+        # Bucketed datasets have no known length, so Keras warns at the end of the first epoch.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        # Best models come back from the tuner without optimizer state, which export does not need.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        yield
+
+
 def fit(
     model: keras.Model,
     train,
@@ -72,9 +85,7 @@ def fit(
     included) and writes `training_curves.png` into `workdir`.
     """
     callbacks = training_callbacks(workdir, monitor=monitor, mode=mode, patience=patience, extra=extra_callbacks)
-    with warnings.catch_warnings():
-        # Bucketed datasets have no known length, so Keras warns at the end of the first epoch.
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
+    with quiet_dataset_warnings():
         model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline shuffles
     history = read_history(Path(workdir) / "history.csv")

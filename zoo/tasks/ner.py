@@ -28,7 +28,7 @@ from zoo.export import export_versioned, read_card, resolve_export
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.registry import build, get_spec
-from zoo.training import fit
+from zoo.training import fit, quiet_dataset_warnings
 
 TASK = "ner"
 MONITOR = "val_masked_accuracy"
@@ -75,9 +75,7 @@ def read_ner_data(train_spec: str, dev_spec: str | None = None, *, dev_fraction:
         if cut >= len(train):
             raise DataError(train_spec, None, "too few sentences to hold out a dev split; pass --dev")
         train, dev = train[:cut], train[cut:]
-    info = {"train": train_spec, "dev": dev_spec or f"last {dev_fraction:.0%} of train",
-            "train_sentences": len(train), "dev_sentences": len(dev)}
-    return train, dev, info
+    return train, dev, {"train": train_spec, "dev": dev_spec or f"last {dev_fraction:.0%} of train"}
 
 
 def prepare_ner_data(
@@ -103,7 +101,8 @@ def prepare_ner_data(
         tags=tags,
         train_ds=ner_dataset(train, vocab, tags, batch_size=batch_size, seed=seed),
         dev_ds=ner_dataset(dev, vocab, tags, batch_size=batch_size, shuffle=False),
-        info={**(info or {}), "vocab_size": len(vocab), "num_tags": len(tags), "batch_size": batch_size},
+        info={**(info or {}), "train_sentences": len(train), "dev_sentences": len(dev), "vocab_size": len(vocab),
+              "num_tags": len(tags), "batch_size": batch_size},
     )
 
 
@@ -357,9 +356,10 @@ def tune_ner(
         directory=directory, project_name=name, max_trials=max_trials, max_epochs=max_epochs, seed=seed,
     )
     stop = keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=2)
-    tuner.search(data.train_ds, validation_data=data.dev_ds, epochs=max_epochs, callbacks=[stop], verbose=verbose)
-    best_hp = tuner.get_best_hyperparameters(1)[0].values
-    model = tuner.get_best_models(1)[0]
+    with quiet_dataset_warnings():
+        tuner.search(data.train_ds, validation_data=data.dev_ds, epochs=max_epochs, callbacks=[stop], verbose=verbose)
+        best_hp = tuner.get_best_hyperparameters(1)[0].values
+        model = tuner.get_best_models(1)[0]
     path, report = export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
         "config": {**spec.config(**{k: v for k, v in best_hp.items() if k in spec.defaults}), **fixed},
         "tuning": {"algorithm": algorithm, "best_hyperparameters": best_hp, "directory": str(directory)},
