@@ -1,7 +1,7 @@
-"""The NER pipeline: tagged sentences -> bucketed, padded (token_ids, tag_ids) batches.
+"""The NER pipeline: tagged sentences -> bucketed, padded (inputs, tag_ids) batches.
 
-Token ids come from the same `normalize` + table lookup that the exported graph runs, so
-training and serving agree. Padding is token id 0 (`<PAD>`) and tag id -1 (ignored by the
+Inputs come from the same `pipelines.features` ops that the exported graph runs, so training
+and serving agree. Padding is token id 0 (`<PAD>`) and tag id -1 (ignored by the
 loss and the metrics).
 """
 
@@ -14,18 +14,18 @@ import tensorflow as tf
 
 from pipelines.batching import bucket_by_length, quantile_boundaries
 from pipelines.errors import DataError
-from pipelines.text import normalize, normalize_strings
+from pipelines.features import FeatureSpec, TokenFeatures, word_key_strings
 from pipelines.vocab import Vocabulary, build_tag_vocabulary, build_vocabulary
 
 TAG_PAD_ID = -1
 
 
 def ner_vocabularies(
-    sentences: Sequence, *, min_count: int = 1, max_size: int | None = None
+    sentences: Sequence, *, min_count: int = 1, max_size: int | None = None, lowercase: bool = False
 ) -> tuple[Vocabulary, Vocabulary]:
-    """The word vocabulary (over normalised tokens, as they are looked up) and the tag vocabulary."""
+    """The word vocabulary (over the keys words are looked up by) and the tag vocabulary."""
     lengths = [len(s.tokens) for s in sentences]
-    flat = normalize_strings([t for s in sentences for t in s.tokens])
+    flat = word_key_strings([t for s in sentences for t in s.tokens], lowercase=lowercase)
     offsets = np.cumsum([0, *lengths])
     token_lists = (flat[a:b] for a, b in zip(offsets[:-1], offsets[1:]))
     vocab = build_vocabulary(token_lists, min_count=min_count, max_size=max_size)
@@ -48,12 +48,11 @@ def encode_tags(sentences: Sequence, tags: Vocabulary, *, source: str | None = N
     return encoded
 
 
-def encode_tokens(token_lists: Sequence[Sequence[str]], table) -> tf.RaggedTensor:
-    """Ragged int32 token ids for lists of tokens, through `normalize` and the lookup table."""
+def ragged_tokens(token_lists: Sequence[Sequence[str]]) -> tf.RaggedTensor:
+    """A (sentences, None) ragged string tensor, built in one step from Python lists."""
     lengths = [len(tokens) for tokens in token_lists]
     flat = tf.constant([t for tokens in token_lists for t in tokens], dtype=tf.string, shape=[sum(lengths)])
-    ragged = tf.RaggedTensor.from_row_lengths(flat, tf.constant(lengths, tf.int64))
-    return tf.cast(table.lookup(normalize(ragged)), tf.int32)
+    return tf.RaggedTensor.from_row_lengths(flat, tf.constant(lengths, tf.int64))
 
 
 def ner_dataset(
@@ -67,8 +66,12 @@ def ner_dataset(
     shuffle: bool = True,
     seed: int = 0,
     source: str | None = None,
+    features: TokenFeatures | None = None,
 ) -> tf.data.Dataset:
-    """Batches of `(token_ids, tag_ids)`, both int32 of shape (batch, longest in batch).
+    """Batches of `(inputs, tag_ids)` padded to the batch's longest sentence.
+
+    `inputs` is the int32 `token_ids` (batch, time) for word-only taggers, or a dict of
+    `token_ids`, `char_ids` (batch, time, chars) and `shape_ids` when `features` asks for them.
 
     Args:
         sentences: records with `.tokens` and `.tags` (e.g. `TaggedSentence`).
@@ -80,28 +83,36 @@ def ner_dataset(
         shuffle: reshuffle examples every epoch (training); off for evaluation.
         seed: shuffling seed.
         source: where the sentences came from, for error messages.
+        features: how tokens become inputs (default: word ids from `vocab`).
     """
     if not sentences:
         raise DataError(source, None, "no sentences to build a dataset from")
     lengths = [len(s.tokens) for s in sentences]
     if boundaries is None:
         boundaries = quantile_boundaries(lengths, num_buckets)
-    token_ids = encode_tokens([s.tokens for s in sentences], vocab.table())
+    features = features or TokenFeatures(FeatureSpec(), vocab.table())
+    inputs = features(ragged_tokens([s.tokens for s in sentences]))
     tag_ids = tf.ragged.constant(encode_tags(sentences, tags, source=source), dtype=tf.int32, ragged_rank=1)
-    # Slices of a ragged tensor come out as rank-0-ragged specs; padded_batch wants plain tensors.
-    dataset = tf.data.Dataset.from_tensor_slices((token_ids, tag_ids))
-    dataset = dataset.map(lambda ids, tag_ids: (tf.ensure_shape(ids, [None]), tf.ensure_shape(tag_ids, [None])))
+    # Slices of ragged tensors come out ragged; padded_batch wants plain tensors.
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, tag_ids))
+    dataset = dataset.map(lambda x, y: ({k: _dense(v) for k, v in x.items()}, _dense(y)))
     dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
     dataset = bucket_by_length(
         dataset,
-        length_fn=lambda ids, _: tf.shape(ids)[0],
+        length_fn=lambda x, _: tf.shape(x["token_ids"])[0],
         boundaries=boundaries,
         batch_size=batch_size,
-        padding_values=(0, TAG_PAD_ID),
+        padding_values=({k: 0 for k in inputs}, TAG_PAD_ID),
     )
+    if list(inputs) == ["token_ids"]:
+        dataset = dataset.map(lambda x, y: (x["token_ids"], y))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _dense(values):
+    return values.to_tensor() if isinstance(values, tf.RaggedTensor) else values
 
 
 def ner_batches(sentences: Sequence, vocab: Vocabulary, tags: Vocabulary, **kwargs) -> Iterator[tuple[np.ndarray, np.ndarray]]:

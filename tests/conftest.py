@@ -29,7 +29,7 @@ def synthetic_sentences():
 def ner_data(synthetic_sentences):
     from zoo.tasks.ner import prepare_ner_data
 
-    return prepare_ner_data(synthetic_sentences[:360], synthetic_sentences[360:], batch_size=32)
+    return prepare_ner_data(synthetic_sentences[:360], synthetic_sentences[360:], model="bilstm_ner", batch_size=32)
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def quickstart(
     write_token_tag(data_dir / "dev.tsv", dev)
     print(f"[1/4] synthetic corpus: {len(train)} train + {len(dev)} dev sentences (seed {seed}) in {data_dir}")
 
-    data = prepare_ner_data(train, dev, batch_size=64, seed=seed,
+    data = prepare_ner_data(train, dev, model="bilstm_ner", batch_size=64, seed=seed,
                             info={"train": f"tsv:{data_dir / 'train.tsv'}", "dev": f"tsv:{data_dir / 'dev.tsv'}",
                                   "generator": f"pipelines.synthetic.synthetic_ner_corpus(seed={seed})"})
     print(f"[2/4] training bilstm_ner (preset quickstart, {epochs} epochs) in {workdir}")

@@ -29,8 +29,11 @@ __all__ = [
 ]
 
 
-def read_tagged(spec: str) -> list[TaggedSentence]:
+def read_tagged(spec: str, *, scheme: str | None = None) -> list[TaggedSentence]:
     """Reads the data named by `spec`, `"FORMAT:PATH"`, with that format's reader and defaults.
+
+    `scheme` ("iob1", "iob2" or "iobes") overrides the tag scheme the format's reader expects
+    (CoNLL-2003: iob1; the others: iob2); tags always come back as IOB2.
 
     Example: `read_tagged("conll2003:data/eng.train.gz")`. Only the first colon splits, so
     PATH may contain colons. FORMAT is a key of `FORMATS`.
@@ -42,4 +45,4 @@ def read_tagged(spec: str) -> list[TaggedSentence]:
         raise DataError(None, None, f"{expected}, got {spec!r}")
     if name not in FORMATS:
         raise DataError(None, None, f"expected a format in {spec!r} among {known}, got {name!r}")
-    return FORMATS[name](path)
+    return FORMATS[name](path) if scheme is None else FORMATS[name](path, scheme=scheme)

@@ -12,7 +12,9 @@ from pipelines.readers.tagged import SentenceCollector, TaggedSentence
 HEADER = ("Sentence #", "Word", "POS", "Tag")
 
 
-def read_gmb_csv(path: str | os.PathLike, *, encoding: str = "latin1") -> list[TaggedSentence]:
+def read_gmb_csv(
+    path: str | os.PathLike, *, scheme: str = "iob2", encoding: str = "latin1"
+) -> list[TaggedSentence]:
     """Reads `ner_dataset.csv` (plain or gzipped) into sentences with IOB2 tags.
 
     The header is `Sentence #,Word,POS,Tag`. The first column holds a sentence id such as
@@ -27,7 +29,7 @@ def read_gmb_csv(path: str | os.PathLike, *, encoding: str = "latin1") -> list[T
         DataError: a wrong header, a row without 4 fields, a first data row without a
             sentence id, a malformed tag or a strict IOB2 violation, all with line numbers.
     """
-    sentences = SentenceCollector(path, "iob2")
+    sentences = SentenceCollector(path, scheme)
     # Each item fed to csv is one physical line, so `rows.line_num` is the file's line number.
     rows = csv.reader(line for _, line in read_lines(path, encoding))
     try:

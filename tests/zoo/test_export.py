@@ -15,6 +15,7 @@ from zoo.export import export_versioned, read_card, resolve_export, versions
 from zoo.serving import SERVING_OPS, check_serving_ops, graph_ops, load, rest_predict
 from zoo.tasks.ner import predict_texts
 
+OUTPUTS = {"tokens", "tags", "scores", "lengths", "span_types", "span_starts", "span_ends", "span_texts", "num_spans"}
 SENTENCES = ["Sharon flew to Miami last Friday.", "Peter met the United Nations in Paris on Monday."]
 
 
@@ -141,7 +142,7 @@ def test_rest_row_format(tiny_export):
     loaded = load(tiny_export)
     response = rest_predict(loaded, {"instances": SENTENCES})
     rows = response["predictions"]
-    assert len(rows) == 2 and set(rows[0]) == {"tokens", "tags", "scores", "lengths"}
+    assert len(rows) == 2 and set(rows[0]) == OUTPUTS
     assert rows[0]["tokens"][:2] == ["Sharon", "flew"] and rows[0]["lengths"] == 7
     named = rest_predict(loaded, json.dumps({"signature_name": "serving_default", "instances": [{"text": SENTENCES[0]}]}))
     assert named["predictions"][0]["tags"] == rows[0]["tags"][:7]  # the batch of 2 pads to 10
@@ -150,7 +151,7 @@ def test_rest_row_format(tiny_export):
 def test_rest_columnar_format_and_other_signature(tiny_export):
     loaded = load(tiny_export)
     response = rest_predict(loaded, {"inputs": {"text": SENTENCES}})
-    assert set(response["outputs"]) == {"tokens", "tags", "scores", "lengths"}
+    assert set(response["outputs"]) == OUTPUTS
     assert response["outputs"]["lengths"] == [7, 10]
     tokens = rest_predict(loaded, {"signature_name": "tag_tokens", "inputs": [["Sharon", "flew"]]})
     assert tokens["outputs"]["tokens"] == [["Sharon", "flew"]]

@@ -7,6 +7,7 @@ sends strings and gets tags back.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,31 +20,52 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.errors import DataError
+from pipelines.features import FeatureSpec, TokenFeatures, build_char_vocabulary
 from pipelines.ner import ner_dataset, ner_vocabularies
-from pipelines.readers import read_tagged
-from pipelines.text import normalize, tokenize
+from pipelines.readers import TaggedSentence, read_tagged
+from pipelines.spans import entity_spans
+from pipelines.tags import convert
+from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
 from zoo.errors import ZooError
 from zoo.export import export_versioned, read_card, resolve_export
+from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.registry import build, get_spec
 from zoo.training import fit, quiet_dataset_warnings
 
 TASK = "ner"
-MONITOR = "val_masked_accuracy"
+MONITOR = "val_f1"
+SCHEMES = ("iob2", "iobes")
 SIGNATURES = {
-    "serving_default": "text: 1-D string batch of raw sentences -> tokens, tags (2-D string, '' past "
-    "each sentence's end), scores (probability of each chosen tag), lengths",
+    "serving_default": "text: 1-D string batch of raw sentences -> tokens, tags (IOB2; 2-D string, '' past "
+    "each sentence's end), scores (probability of each chosen tag), lengths, and entity spans: span_types, "
+    "span_starts, span_ends (inclusive token indices), span_texts, num_spans",
     "tag_tokens": "tokens: 2-D string batch of pre-tokenized sentences ('' = padding) -> the same outputs",
 }
 
 
-def compile_tagger(model: keras.Model, *, learning_rate: float = 1e-3, clipnorm: float = 5.0) -> keras.Model:
-    """Adam with gradient clipping, padding-aware NLL and token accuracy."""
+def crf_layer(model: keras.Model) -> CRF | None:
+    """The model's CRF head, if it has one."""
+    return next((layer for layer in model.layers if isinstance(layer, CRF)), None)
+
+
+def compile_tagger(
+    model: keras.Model, *, learning_rate: float = 1e-3, clipnorm: float = 5.0, decay_steps: int | None = None,
+    decay_rate: float = 0.05,
+) -> keras.Model:
+    """Adam with gradient clipping; CRF likelihood or padding-aware NLL; token accuracy.
+
+    With `decay_steps` the learning rate decays as lr / (1 + decay_rate * step / decay_steps)
+    (pass the steps of one epoch for the per-epoch schedule of Lample et al. and Ma & Hovy).
+    """
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.InverseTimeDecay(learning_rate, decay_steps, decay_rate)
+    crf = crf_layer(model)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
-        loss=MaskedSparseNLL(),
+        loss=crf.loss if crf else MaskedSparseNLL(),
         metrics=[MaskedAccuracy()],
     )
     return model
@@ -54,22 +76,39 @@ def compile_tagger(model: keras.Model, *, learning_rate: float = 1e-3, clipnorm:
 
 @dataclasses.dataclass
 class NerData:
-    """Everything a tagger is trained from: sentences, vocabularies and tf.data pipelines."""
+    """Everything a tagger is trained from: sentences, vocabularies and tf.data pipelines.
+
+    `train` and `dev` keep their IOB2 tags; the pipelines carry `scheme` tags.
+    """
 
     train: list
     dev: list
     vocab: Vocabulary
     tags: Vocabulary
+    chars: Vocabulary | None
+    features: FeatureSpec
+    scheme: str
     train_ds: tf.data.Dataset
     dev_ds: tf.data.Dataset
     info: dict
 
+    def sizes(self) -> dict:
+        """The data-dependent builder arguments."""
+        sizes = {"vocab_size": len(self.vocab), "num_tags": len(self.tags)}
+        if self.chars is not None:
+            sizes["char_vocab_size"] = len(self.chars)
+        return sizes
 
-def read_ner_data(train_spec: str, dev_spec: str | None = None, *, dev_fraction: float = 0.1):
-    """Reads `FORMAT:PATH` specs; without a dev file the last `dev_fraction` of train is held out."""
-    train = read_tagged(train_spec)
+
+def read_ner_data(train_spec: str, dev_spec: str | None = None, *, dev_fraction: float = 0.1,
+                  scheme: str | None = None):
+    """Reads `FORMAT:PATH` specs; without a dev file the last `dev_fraction` of train is held out.
+
+    `scheme` is the files' tag scheme when it is not their format's default (see `read_tagged`).
+    """
+    train = read_tagged(train_spec, scheme=scheme)
     if dev_spec:
-        dev = read_tagged(dev_spec)
+        dev = read_tagged(dev_spec, scheme=scheme)
     else:
         cut = max(1, int(len(train) * (1 - dev_fraction)))
         if cut >= len(train):
@@ -78,70 +117,144 @@ def read_ner_data(train_spec: str, dev_spec: str | None = None, *, dev_fraction:
     return train, dev, {"train": train_spec, "dev": dev_spec or f"last {dev_fraction:.0%} of train"}
 
 
+def split_long(sentences: Sequence, max_length: int) -> list:
+    """Sentences longer than `max_length` tokens cut into consecutive pieces (training only).
+
+    An entity that crosses a cut is split in two; the second piece starts with `B-`, so
+    every piece is valid IOB2.
+    """
+    if max_length < 1:
+        raise ValueError(f"max_length must be >= 1. Received: max_length={max_length}")
+    pieces = []
+    for sentence in sentences:
+        for start in range(0, len(sentence.tokens), max_length):
+            tags = list(sentence.tags[start:start + max_length])
+            if tags[0].startswith("I-"):
+                tags[0] = "B-" + tags[0][2:]
+            pieces.append(TaggedSentence(tuple(sentence.tokens[start:start + max_length]), tuple(tags)))
+    return pieces
+
+
+def _in_scheme(sentences: Sequence, scheme: str) -> list:
+    if scheme == "iob2":
+        return list(sentences)
+    return [TaggedSentence(s.tokens, tuple(convert(s.tags, "iob2", scheme))) for s in sentences]
+
+
 def prepare_ner_data(
     train: Sequence,
     dev: Sequence,
     *,
+    model: str = "bilstm_ner",
+    scheme: str = "iob2",
     batch_size: int = 64,
     seed: int = 0,
     min_count: int = 1,
     max_vocab: int | None = None,
+    max_length: int = 250,
     info: dict | None = None,
 ) -> NerData:
-    """Vocabularies from the training sentences and bucketed pipelines for train and dev."""
-    vocab, tags = ner_vocabularies(train, min_count=min_count, max_size=max_vocab)
-    unseen = sorted({t for s in dev for t in s.tags} - set(tags.tokens))
+    """Vocabularies from the training sentences and bucketed pipelines for train and dev.
+
+    Args:
+        train, dev: IOB2-tagged sentences.
+        model: the registered tagger; its inputs decide the features (characters, word shapes).
+        scheme: tags the model learns: "iob2" or "iobes" (outputs are always IOB2).
+        max_length: training sentences longer than this are split (see `split_long`).
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"Unknown training tag scheme. Received: scheme={scheme!r}; allowed: {list(SCHEMES)}")
+    features = FeatureSpec.for_inputs(get_spec(model).inputs)
+    long = sum(len(s.tokens) > max_length for s in train)
+    if long:
+        print(f"zoo: {long} training sentences longer than {max_length} tokens were split into pieces")
+    pieces = _in_scheme(split_long(train, max_length), scheme)
+    vocab, tags = ner_vocabularies(pieces, min_count=min_count, max_size=max_vocab, lowercase=features.lowercase)
+    chars = build_char_vocabulary(s.tokens for s in pieces) if features.chars else None
+    scheme_dev = _in_scheme(dev, scheme)
+    unseen = sorted({t for s in scheme_dev for t in s.tags} - set(tags.tokens))
     if unseen:
         raise DataError((info or {}).get("dev"), None,
                         f"dev data uses tags the training data never does: {unseen}; training tags: {list(tags.tokens)}")
+    token_features = TokenFeatures(features, vocab.table(), chars.table() if chars else None)
     return NerData(
         train=list(train),
         dev=list(dev),
         vocab=vocab,
         tags=tags,
-        train_ds=ner_dataset(train, vocab, tags, batch_size=batch_size, seed=seed),
-        dev_ds=ner_dataset(dev, vocab, tags, batch_size=batch_size, shuffle=False),
+        chars=chars,
+        features=features,
+        scheme=scheme,
+        train_ds=ner_dataset(pieces, vocab, tags, batch_size=batch_size, seed=seed, features=token_features),
+        dev_ds=ner_dataset(scheme_dev, vocab, tags, batch_size=batch_size, shuffle=False, features=token_features),
         info={**(info or {}), "train_sentences": len(train), "dev_sentences": len(dev), "vocab_size": len(vocab),
-              "num_tags": len(tags), "batch_size": batch_size},
+              "char_vocab_size": len(chars) if chars else None, "num_tags": len(tags), "tag_scheme": scheme,
+              "batch_size": batch_size, "max_length": max_length},
     )
 
 
 # ----------------------------------------------------------------------------- serving graph
 
 
-def disable_cudnn(model: keras.Model) -> None:
+@contextlib.contextmanager
+def generic_rnn_kernels(model: keras.Model):
     """Traces recurrent layers with the generic kernels: cuDNN-only ops do not run on CPU servers."""
-    for layer in model._flatten_layers(include_self=False):
-        if hasattr(layer, "use_cudnn"):
-            layer.use_cudnn = False
+    layers = [layer for layer in model._flatten_layers(include_self=False) if hasattr(layer, "use_cudnn")]
+    saved = [layer.use_cudnn for layer in layers]
+    for layer in layers:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.use_cudnn = value
+
+
+def iob2_name(tag: str) -> str:
+    """The IOB2 name of an IOB2 or IOBES tag (S- -> B-, E- -> I-)."""
+    return {"S-": "B-", "E-": "I-"}.get(tag[:2], tag[:2]) + tag[2:] if tag != "O" else tag
 
 
 class Tagger(tf.Module):
-    """The exported NER graph: strings in, tokens, tags and scores out."""
+    """The exported NER graph: strings in; tokens, IOB2 tags, scores and entity spans out."""
 
-    def __init__(self, model: keras.Model, vocab_path: str, tags: Vocabulary):
+    def __init__(self, model: keras.Model, features: FeatureSpec, tags: Vocabulary, vocab_path: str,
+                 chars_path: str | None = None):
         super().__init__(name="tagger")
-        disable_cudnn(model)
         self.model = model
-        self.vocab = file_table(vocab_path, default_id=1)
-        self.tag_names = tf.constant(tags.tokens, dtype=tf.string)
+        self.features = TokenFeatures(
+            features, file_table(vocab_path, default_id=1), file_table(chars_path, default_id=1) if chars_path else None
+        )
+        self.tag_names = tf.constant([iob2_name(t) for t in tags.tokens], dtype=tf.string)
 
     def _tag(self, tokens: tf.RaggedTensor) -> dict:
         lengths = tokens.row_lengths()
         longest = tf.reduce_max(tf.concat([lengths, [0]], 0))
         # At least one step: a batch of empty strings still runs the model and returns 0 tokens.
         width = tf.maximum(longest, 1)
-        ids = tf.cast(self.vocab.lookup(normalize(tokens)), tf.int32)
-        dense = ids.to_tensor(default_value=0, shape=tf.stack([tf.cast(tf.shape(lengths)[0], tf.int64), width]))
-        log_probs = self.model(dense, training=False)
+        batch = tf.cast(tf.shape(lengths)[0], tf.int64)
+        inputs = {}
+        for key, values in self.features(tokens).items():
+            shape = [batch, width] + ([-1] if values.ragged_rank == 2 else [])
+            inputs[key] = values.to_tensor(default_value=0, shape=shape)
         mask = tf.sequence_mask(lengths, width)
-        tags = tf.where(mask, tf.gather(self.tag_names, tf.argmax(log_probs, axis=-1)), "")
-        scores = tf.where(mask, tf.exp(tf.reduce_max(log_probs, axis=-1)), 0.0)
+        crf = crf_layer(self.model)
+        with generic_rnn_kernels(self.model):
+            outputs = self.model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
+        if crf is not None:
+            tag_ids = crf.decode(outputs, mask)
+            scores = tf.gather(crf.marginals(outputs, mask), tag_ids, batch_dims=2)
+        else:
+            tag_ids = tf.argmax(outputs, axis=-1)
+            scores = tf.exp(tf.reduce_max(outputs, axis=-1))
+        tags = tf.where(mask, tf.gather(self.tag_names, tag_ids), "")[:, :longest]
+        tokens = tokens.to_tensor(default_value="")[:, :longest]
         return {
-            "tokens": tokens.to_tensor(default_value="")[:, :longest],
-            "tags": tags[:, :longest],
-            "scores": scores[:, :longest],
+            "tokens": tokens,
+            "tags": tags,
+            "scores": tf.where(mask, scores, 0.0)[:, :longest],
             "lengths": lengths,
+            **entity_spans(tokens, tags),
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
@@ -153,13 +266,16 @@ class Tagger(tf.Module):
         return self._tag(tf.RaggedTensor.from_tensor(tokens, padding=""))
 
 
-def make_tagger(model: keras.Model, vocab: Vocabulary, tags: Vocabulary, workdir: str | os.PathLike) -> Tagger:
+def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike) -> Tagger:
     """A `Tagger` whose vocabulary files (written to `workdir`) become assets of the export."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    vocab.save(workdir / "vocab.txt")
-    tags.save(workdir / "tags.txt")
-    tagger = Tagger(model, str(workdir / "vocab.txt"), tags)
+    data.vocab.save(workdir / "vocab.txt")
+    data.tags.save(workdir / "tags.txt")
+    if data.chars is not None:
+        data.chars.save(workdir / "chars.txt")
+    tagger = Tagger(model, data.features, data.tags, str(workdir / "vocab.txt"),
+                    str(workdir / "chars.txt") if data.chars is not None else None)
     tagger.tags_file = tf.saved_model.Asset(str(workdir / "tags.txt"))
     return tagger
 
@@ -173,10 +289,27 @@ def export_tagger(tagger: Tagger, *, base_dir: str | os.PathLike, name: str, car
         tf.saved_model.save(tagger, path, signatures=signatures)
         check_serving_ops(path)
 
-    tags = [t.decode("utf-8") for t in tagger.tag_names.numpy()]
-    card = {"task": TASK, "signatures": SIGNATURES, "vocab_size": int(tagger.vocab.size()), "num_tags": len(tags),
-            "tags": tags, **card}
+    tags = sorted({t.decode("utf-8") for t in tagger.tag_names.numpy()}, key=lambda t: (t != "O", t[2:], t[:2]))
+    card = {"task": TASK, "signatures": SIGNATURES, "num_tags": len(tags), "tags": tags,
+            "features": dataclasses.asdict(tagger.features.spec), **card}
     return export_versioned(write, base_dir, name, card=card)
+
+
+class DevF1(keras.callbacks.Callback):
+    """Adds `val_f1` (strict IOB2 entity F1 of Viterbi/argmax paths on dev) to each epoch's logs."""
+
+    def __init__(self, data: NerData, workdir: str | os.PathLike):
+        super().__init__()
+        self.data = data
+        self.workdir = Path(workdir)
+        self._tagger = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._tagger is None or self._tagger.model is not self.model:  # a tuner brings a new model per trial
+            self._tagger = make_tagger(self.model, self.data, self.workdir / "dev_f1")
+        predicted = tag_token_lists(self._tagger.serve_tokens, [s.tokens for s in self.data.dev])
+        if logs is not None:
+            logs["val_f1"] = ner_report([s.tags for s in self.data.dev], predicted)["f1"]
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -236,7 +369,8 @@ def headline(report: dict) -> dict:
     return {k: round(report[k], 4) for k in ("token_accuracy", "precision", "recall", "f1")}
 
 
-def evaluate_export(export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None) -> tuple[dict, Path]:
+def evaluate_export(export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None, *,
+                    scheme: str | None = None) -> tuple[dict, Path]:
     """Scores an export on a labelled file; writes `report.json` and `confusion_matrix.png`."""
     from zoo.plots import plot_confusion_matrix
     from zoo.serving import load
@@ -245,7 +379,7 @@ def evaluate_export(export: str | os.PathLike, data_spec: str, out_dir: str | os
     card = read_card(export)
     if card.get("task") != TASK:
         raise ZooError(f"{export}: a {card.get('task')!r} model, not an NER tagger")
-    sentences = read_tagged(data_spec)
+    sentences = read_tagged(data_spec, scheme=scheme)
     unknown = sorted({t for s in sentences for t in s.tags} - set(card["tags"]))
     if unknown:
         raise DataError(data_spec, None, f"uses tags the model does not know: {unknown}; model tags: {card['tags']}")
@@ -284,34 +418,41 @@ def train_ner(
     preset: str | None = None,
     config: dict | None = None,
     learning_rate: float = 1e-3,
+    lr_decay: float = 0.0,
+    clipnorm: float = 5.0,
     patience: int = 3,
     seed: int = 0,
     verbose: int | str = "auto",
 ) -> tuple[Path, dict]:
-    """Builds, trains, scores on dev and exports a registered tagger; returns (export path, dev report)."""
+    """Builds, trains (early stopping on dev F1), scores and exports a registered tagger.
+
+    `lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise. Returns the
+    export path and the dev report.
+    """
     spec = get_spec(name)
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with NER data needs one of the NER models")
     keras.utils.set_random_seed(seed)
-    model = build(name, preset=preset, vocab_size=len(data.vocab), num_tags=len(data.tags), **(config or {}))
-    compile_tagger(model, learning_rate=learning_rate)
+    model = build(name, preset=preset, **data.sizes(), **(config or {}))
+    steps = sum(1 for _ in data.train_ds) if lr_decay else None
+    compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps, decay_rate=lr_decay)
     started = time.perf_counter()
-    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR,
-                  mode="max", patience=patience, verbose=verbose)
+    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
+                  patience=patience, extra_callbacks=[DevF1(data, workdir)], verbose=verbose)
     seconds = time.perf_counter() - started
     return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
-        "config": spec.config(preset, **(config or {}), vocab_size=len(data.vocab), num_tags=len(data.tags)),
-        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
-                     "seconds": round(seconds, 1), "history": history},
+        "config": spec.config(preset, **(config or {}), **data.sizes()),
+        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "lr_decay": lr_decay,
+                     "clipnorm": clipnorm, "seed": seed, "seconds": round(seconds, 1), "history": history},
     })
 
 
 def export_and_score(model, data: NerData, *, name: str, export_dir, workdir, extra_card: dict) -> tuple[Path, dict]:
     """Scores a trained tagger on dev through the serving graph, then exports it with the scores."""
-    tagger = make_tagger(model, data.vocab, data.tags, workdir)
+    tagger = make_tagger(model, data, workdir)
     report = ner_report([s.tags for s in data.dev], tag_token_lists(tagger.serve_tokens, [s.tokens for s in data.dev]))
     card = {"model": name, "metrics": {f"dev_{k}": v for k, v in headline(report).items()}, "data": data.info,
-            **extra_card}
+            "tag_scheme": data.scheme, **data.sizes(), **extra_card}
     return export_tagger(tagger, base_dir=export_dir, name=name, card=card), report
 
 
@@ -341,7 +482,7 @@ def tune_ner(
     seed: int = 0,
     verbose: int | str = "auto",
 ) -> tuple[Path, dict, dict]:
-    """Searches the model's space on dev accuracy, exports the best model; returns (path, dev report, best hp)."""
+    """Searches the model's space on dev F1, exports the best model; returns (path, dev report, best hp)."""
     import keras_tuner as kt
 
     from zoo.tuning import ZooHyperModel, make_tuner
@@ -350,14 +491,15 @@ def tune_ner(
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model, not an NER tagger")
     keras.utils.set_random_seed(seed)
-    fixed = {"vocab_size": len(data.vocab), "num_tags": len(data.tags)}
+    fixed = data.sizes()
     tuner = make_tuner(
         ZooHyperModel(spec, fixed, compile_tagger), algorithm=algorithm, objective=kt.Objective(MONITOR, "max"),
         directory=directory, project_name=name, max_trials=max_trials, max_epochs=max_epochs, seed=seed,
     )
     stop = keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=2)
     with quiet_dataset_warnings():
-        tuner.search(data.train_ds, validation_data=data.dev_ds, epochs=max_epochs, callbacks=[stop], verbose=verbose)
+        tuner.search(data.train_ds, validation_data=data.dev_ds, epochs=max_epochs, verbose=verbose,
+                     callbacks=[DevF1(data, workdir), stop])
         best_hp = tuner.get_best_hyperparameters(1)[0].values
         model = tuner.get_best_models(1)[0]
     path, report = export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={

@@ -1,0 +1,139 @@
+"""`bilstm_crf_ner` end to end: chars + shapes + CRF, IOBES training, Viterbi and spans in the graph."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines.readers import TaggedSentence
+from zoo.export import read_card
+from zoo.serving import check_serving_ops, graph_ops, load
+from zoo.tasks.ner import DevF1, iob2_name, prepare_ner_data, split_long, train_ner
+from zoo.training import read_history
+
+
+@pytest.fixture(scope="module")
+def crf_data(synthetic_sentences):
+    return prepare_ner_data(synthetic_sentences[:360], synthetic_sentences[360:], model="bilstm_crf_ner",
+                            scheme="iobes", batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def crf_export(tmp_path_factory, crf_data):
+    root = tmp_path_factory.mktemp("crf")
+    path, report = train_ner("bilstm_crf_ner", crf_data, epochs=3, workdir=root / "work",
+                             export_dir=root / "saved_models", preset="quickstart", learning_rate=2e-2, lr_decay=0.05,
+                             verbose=0)
+    return path
+
+
+def test_data_uses_chars_shapes_lowercase_words_and_iobes(crf_data):
+    assert crf_data.features.chars and crf_data.features.shapes and crf_data.features.lowercase
+    assert "sharon" in crf_data.vocab.tokens and "Sharon" not in crf_data.vocab.tokens
+    assert {"S-per", "E-per"} <= set(crf_data.tags.tokens)
+    x, y = next(iter(crf_data.train_ds))
+    assert set(x) == {"token_ids", "char_ids", "shape_ids"}
+    assert x["char_ids"].shape[:2] == x["token_ids"].shape and x["char_ids"].shape[2] <= 20
+    assert ((x["token_ids"].numpy() != 0) == (y.numpy() >= 0)).all()
+    assert crf_data.sizes() == {"vocab_size": len(crf_data.vocab), "num_tags": len(crf_data.tags),
+                                "char_vocab_size": len(crf_data.chars)}
+
+
+def test_training_logs_dev_f1_and_exports_card(crf_export):
+    card = read_card(crf_export)
+    assert card["model"] == "bilstm_crf_ner" and card["tag_scheme"] == "iobes"
+    assert card["features"] == {"chars": True, "shapes": True, "max_word_length": 20}
+    assert card["tags"] == sorted(card["tags"], key=lambda t: (t != "O", t[2:], t[:2]))
+    assert not any(t.startswith(("S-", "E-")) for t in card["tags"])  # served tags are IOB2
+    assert "val_f1" in card["training"]["history"] and card["training"]["lr_decay"] == 0.05
+    assert card["metrics"]["dev_f1"] > 0.5
+    assert sorted(os.listdir(crf_export / "assets")) == ["chars.txt", "tags.txt", "vocab.txt"]
+
+
+def test_graph_decodes_with_viterbi_and_returns_spans(crf_export):
+    serve = load(crf_export).signatures["serving_default"]
+    out = serve(text=tf.constant(["Sharon flew to New York last Friday.", ""]))
+    assert out["tokens"].shape == (2, 8) and out["lengths"].numpy().tolist() == [8, 0]
+    n = int(out["num_spans"][0])
+    spans = [(out["span_types"][0, i].numpy().decode(), int(out["span_starts"][0, i]), int(out["span_ends"][0, i]),
+              out["span_texts"][0, i].numpy().decode()) for i in range(n)]
+    tags = out["tags"].numpy()[0].astype(str).tolist()
+    # The spans are exactly the entities of the returned tags.
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    assert [(t, a, b) for t, a, b, _ in spans] == get_entities(tags)
+    assert all(text == " ".join(out["tokens"].numpy()[0, a:b + 1].astype(str)) for _, a, b, text in spans)
+    assert int(out["num_spans"][1]) == 0
+    scores = out["scores"].numpy()[0]
+    assert ((scores > 0) & (scores <= 1.0 + 1e-6)).all()  # CRF marginals of the chosen tags
+    ops = graph_ops(crf_export)
+    check_serving_ops(crf_export)
+    assert "While" in ops  # the Viterbi and forward-backward loops run in the graph
+
+
+def test_crf_export_reloads_without_zoo(crf_export):
+    script = textwrap.dedent(f"""
+        import json, sys
+        import tensorflow as tf, tensorflow_text  # noqa: F401
+        out = tf.saved_model.load({str(crf_export)!r}).signatures["serving_default"](
+            text=tf.constant(["Maria met the World Bank in Paris on Monday ."]))
+        print(json.dumps({{"tags": out["tags"].numpy().astype(str).tolist(), "zoo": "zoo" in sys.modules}}))
+    """)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                            cwd=crf_export.parent)
+    assert result.returncode == 0, result.stderr
+    fresh = json.loads(result.stdout.strip().splitlines()[-1])
+    local = load(crf_export).signatures["serving_default"](text=tf.constant(["Maria met the World Bank in Paris on Monday ."]))
+    assert fresh == {"tags": local["tags"].numpy().astype(str).tolist(), "zoo": False}
+
+
+def test_same_seed_same_run(synthetic_sentences, tmp_path):
+    data = prepare_ner_data(synthetic_sentences[:80], synthetic_sentences[80:100], batch_size=32, seed=3)
+    runs = []
+    for i in range(2):
+        _, report = train_ner("bilstm_ner", data, epochs=1, workdir=tmp_path / f"w{i}", preset="tiny",
+                              export_dir=tmp_path / "out", seed=3, verbose=0)
+        runs.append((read_history(tmp_path / f"w{i}" / "history.csv")["loss"][0], report["token_accuracy"]))
+    # Same weights, same batches; multi-threaded float sums may differ in the last bits.
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-5)
+    assert runs[0][1] == runs[1][1]
+
+
+def test_long_sentences_are_split_into_valid_iob2_pieces():
+    sentence = TaggedSentence(tuple("abcde"), ("O", "B-per", "I-per", "I-per", "O"))
+    pieces = split_long([sentence], 2)
+    assert [p.tokens for p in pieces] == [("a", "b"), ("c", "d"), ("e",)]
+    assert [p.tags for p in pieces] == [("O", "B-per"), ("B-per", "I-per"), ("O",)]
+    with pytest.raises(ValueError, match="max_length=0"):
+        split_long([sentence], 0)
+
+
+def test_prepare_splits_long_training_sentences_and_checks_schemes(synthetic_sentences, capsys):
+    data = prepare_ner_data(synthetic_sentences[:50], synthetic_sentences[50:60], max_length=5)
+    assert "were split into pieces" in capsys.readouterr().out
+    assert max(len(x[0]) for x, _ in [(b, None) for b, _ in data.train_ds.unbatch().batch(1)]) <= 5
+    with pytest.raises(ValueError, match="scheme='bio'"):
+        prepare_ner_data(synthetic_sentences[:5], synthetic_sentences[5:6], scheme="bio")
+
+
+def test_iob2_names():
+    assert [iob2_name(t) for t in ["O", "B-per", "I-per", "S-geo", "E-geo"]] == ["O", "B-per", "I-per", "B-geo", "I-geo"]
+
+
+def test_dev_f1_callback_adds_val_f1(crf_data, tmp_path):
+    import zoo
+    from zoo.tasks.ner import compile_tagger
+
+    model = compile_tagger(zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes()))
+    callback = DevF1(crf_data, tmp_path)
+    callback.set_model(model)
+    logs = {}
+    callback.on_epoch_end(0, logs)
+    assert 0.0 <= logs["val_f1"] <= 1.0
+    np.testing.assert_equal(callback._tagger.model is model, True)

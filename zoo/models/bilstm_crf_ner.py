@@ -1,0 +1,93 @@
+"""`bilstm_crf_ner`: word + character + word-shape features -> BiLSTM -> linear-chain CRF."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from pipelines.features import NUM_SHAPES
+from zoo.layers.char_cnn import CharCNN
+from zoo.layers.crf import CRF
+from zoo.models.blocks import recurrent_stack, token_embedding
+from zoo.registry import register_model
+
+
+def search_space(hp) -> dict:
+    """The keras-tuner search space: builder overrides drawn from `hp`."""
+    return {
+        "embedding_dim": hp.Choice("embedding_dim", [100, 200]),
+        "char_filters": hp.Choice("char_filters", [30, 50, 100]),
+        "lstm_units": hp.Choice("lstm_units", [100, 200]),
+        "num_layers": hp.Int("num_layers", 1, 2),
+        "dropout": hp.Float("dropout", 0.3, 0.6, step=0.1),
+    }
+
+
+PRESETS = {
+    "tiny": {"embedding_dim": 8, "char_dim": 4, "char_filters": 4, "shape_dim": 2, "lstm_units": 8, "dropout": 0.0},
+    "quickstart": {"embedding_dim": 32, "char_dim": 16, "char_filters": 16, "lstm_units": 32, "dropout": 0.1},
+}
+
+
+@register_model(
+    "bilstm_crf_ner",
+    task="ner",
+    inputs=("token_ids", "char_ids", "shape_ids"),
+    presets=PRESETS,
+    search_space=search_space,
+    example_sizes={"vocab_size": 20000, "char_vocab_size": 80, "num_tags": 9},
+)
+def bilstm_crf_ner(
+    *,
+    vocab_size: int,
+    char_vocab_size: int,
+    num_tags: int,
+    embedding_dim: int = 100,
+    char_dim: int = 30,
+    char_filters: int = 50,
+    char_kernel_size: int = 3,
+    shape_dim: int = 8,
+    lstm_units: int = 200,
+    num_layers: int = 1,
+    dropout: float = 0.5,
+) -> keras.Model:
+    """[word embedding; char CNN; word shape] -> BiLSTM x num_layers -> emissions -> CRF.
+
+    Args:
+        vocab_size: word vocabulary size (`<PAD>`=0, `<UNK>`=1); words are looked up lower-cased
+            because the characters and the shape carry the case.
+        char_vocab_size: character vocabulary size (`<PAD>`=0, `<UNK>`=1).
+        num_tags: number of tags K.
+        embedding_dim: word embedding size.
+        char_dim: character embedding size.
+        char_filters: character CNN filters (the size of the character feature of a word).
+        char_kernel_size: characters each filter sees.
+        shape_dim: word-shape embedding size.
+        lstm_units: units of each LSTM direction.
+        num_layers: stacked bidirectional layers.
+        dropout: dropout on the concatenated features and after each recurrent layer.
+
+    Returns:
+        An uncompiled functional model whose output is the emission scores (batch, time, K) of
+        its final `CRF` layer (named "crf"); compile with `zoo.tasks.ner.compile_tagger`.
+
+    Example:
+        >>> model = zoo.build("bilstm_crf_ner", vocab_size=20000, char_vocab_size=80, num_tags=9)
+    """
+    # Inputs
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    char_ids = keras.Input(shape=(None, None), dtype="int32", name="char_ids")
+    shape_ids = keras.Input(shape=(None,), dtype="int32", name="shape_ids")
+    # Body
+    words = token_embedding(token_ids, vocab_size=vocab_size, embedding_dim=embedding_dim)
+    chars = CharCNN(char_vocab_size, char_dim, char_filters, char_kernel_size, name="char_cnn")(char_ids)
+    shapes = layers.Embedding(NUM_SHAPES, shape_dim, name="shape_embedding")(shape_ids)
+    x = layers.Concatenate(name="token_features")([words, chars, shapes])
+    if dropout:
+        x = layers.Dropout(dropout, name="feature_dropout")(x)
+    x = recurrent_stack(x, units=lstm_units, num_layers=num_layers, cell="lstm", dropout=dropout)
+    # Head
+    emissions = layers.Dense(num_tags, name="emissions")(x)
+    emissions = CRF(num_tags, name="crf")(emissions)
+    inputs = {"token_ids": token_ids, "char_ids": char_ids, "shape_ids": shape_ids}
+    return keras.Model(inputs, emissions, name="bilstm_crf_ner")
