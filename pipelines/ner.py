@@ -61,7 +61,7 @@ def ner_dataset(
     tags: Vocabulary,
     *,
     batch_size: int = 64,
-    num_buckets: int = 8,
+    num_buckets: int = 16,
     boundaries: Sequence[int] | None = None,
     shuffle: bool = True,
     seed: int = 0,

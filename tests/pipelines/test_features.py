@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines.features import (
+    NUM_SHAPES, SHAPES, FeatureSpec, TokenFeatures, build_char_vocabulary, token_chars, word_key_strings, word_shapes,
+)
+from pipelines.spans import entity_spans
+from pipelines.vocab import build_vocabulary
+
+SHAPE = {name: i for i, (name, _) in enumerate(SHAPES, start=2)}
+
+
+def test_word_shapes():
+    tokens = tf.constant(["1,000", "paris", "NATO", "Paris", "Q3", "iPhone", ".", "", "Zürich", "ÉCOLE"])
+    expected = ["numeric", "lower", "upper", "title", "has_digit", "mixed_case", "punctuation", None, "title", "upper"]
+    assert word_shapes(tokens).numpy().tolist() == [SHAPE.get(e, 1) for e in expected]
+    assert NUM_SHAPES == len(SHAPES) + 2
+
+
+def test_word_keys_normalize_digits_and_optionally_lowercase():
+    assert word_key_strings(["Paris", "Q3"]) == ["Paris", "Q0"]
+    assert word_key_strings(["Paris", "ÉCOLE"], lowercase=True) == ["paris", "école"]
+
+
+def test_token_chars_are_cut_to_max_word_length():
+    chars = token_chars(tf.ragged.constant([["abcdef", "é1"]]), 4)
+    assert chars.to_list() == [[[b"a", b"b", b"c", b"d"], [b"\xc3\xa9", b"0"]]]
+
+
+def test_char_vocabulary():
+    vocab = build_char_vocabulary([["aab", "b1"]])
+    assert vocab.tokens == ("<PAD>", "<UNK>", "a", "b", "0")  # a and b tie at 2: alphabetical
+
+
+def test_feature_spec_follows_model_inputs():
+    assert FeatureSpec.for_inputs(["token_ids"]) == FeatureSpec()
+    spec = FeatureSpec.for_inputs(["token_ids", "char_ids", "shape_ids"])
+    assert spec.chars and spec.shapes and spec.lowercase
+    with pytest.raises(ValueError, match="image"):
+        FeatureSpec.for_inputs(["image"])
+
+
+def test_token_features_shapes_and_ids():
+    words = build_vocabulary([["paris", "flew"]])
+    chars = build_char_vocabulary([["Paris"]])
+    features = TokenFeatures(FeatureSpec(chars=True, shapes=True, max_word_length=3), words.table(), chars.table())
+    out = features(tf.ragged.constant([["Paris", "flew", "x"], ["?"]]))
+    assert out["token_ids"].to_list() == [[words.index["paris"], words.index["flew"], 1], [1]]
+    assert out["char_ids"].to_list()[0][0] == [chars.index["P"], chars.index["a"], chars.index["r"]]
+    assert out["shape_ids"].to_list() == [[SHAPE["title"], SHAPE["lower"], SHAPE["lower"]], [SHAPE["punctuation"]]]
+    with pytest.raises(ValueError, match="character lookup table"):
+        TokenFeatures(FeatureSpec(chars=True), words.table())
+
+
+def test_char_cnn_ignores_character_padding():
+    from zoo.layers.char_cnn import CharCNN
+
+    layer = CharCNN(10, char_dim=4, filters=3)
+    short = np.array([[[2, 3, 4]]])
+    padded = np.array([[[2, 3, 4, 0, 0, 0]]])
+    np.testing.assert_allclose(layer(short), layer(padded), atol=1e-6)
+    assert layer(np.zeros((2, 5, 7), "int32")).shape == (2, 5, 3)
+    with pytest.raises(ValueError, match="filters=0"):
+        CharCNN(10, filters=0)
+
+
+def test_entity_spans():
+    tokens = tf.constant([["Sharon", "flew", "to", "New", "York", "last", "Friday", "."],
+                          ["Bob", "Smith", "UN", "x", "", "", "", ""]])
+    tags = tf.constant([["B-per", "O", "O", "B-geo", "I-geo", "O", "B-tim", "O"],
+                        ["B-per", "B-per", "I-org", "O", "", "", "", ""]])
+    out = {k: v.numpy().tolist() for k, v in entity_spans(tokens, tags).items()}
+    assert out["span_types"] == [[b"per", b"geo", b"tim"], [b"per", b"per", b"org"]]
+    assert out["span_starts"] == [[0, 3, 6], [0, 1, 2]]
+    assert out["span_ends"] == [[0, 4, 6], [0, 1, 2]]
+    assert out["span_texts"] == [[b"Sharon", b"New York", b"Friday"], [b"Bob", b"Smith", b"UN"]]
+    assert out["num_spans"] == [3, 3]
+    empty = entity_spans(tf.zeros([2, 0], tf.string), tf.zeros([2, 0], tf.string))
+    assert empty["span_types"].shape == (2, 0) and empty["num_spans"].numpy().tolist() == [0, 0]
