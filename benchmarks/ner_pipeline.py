@@ -38,7 +38,7 @@ import zoo
 from pipelines.batching import padding_fraction
 from pipelines.ner import TAG_PAD_ID, ner_dataset
 from pipelines.readers import read_conll
-from pipelines.text import normalize_strings
+from pipelines.features import word_key_strings
 from pipelines.vocab import Vocabulary
 from zoo.export import software_versions
 from zoo.serving import load
@@ -79,7 +79,7 @@ def pad_batch(rows: Sequence[Sequence[int]], value: int) -> np.ndarray:
 
 def normalized_token_lists(sentences: Sequence) -> list[list[str]]:
     """Every sentence's tokens normalised as the vocabulary was built, in one TensorFlow call."""
-    flat = normalize_strings([t for s in sentences for t in s.tokens])
+    flat = word_key_strings([t for s in sentences for t in s.tokens])
     ends = np.cumsum([len(s.tokens) for s in sentences])
     return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 

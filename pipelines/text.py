@@ -37,10 +37,3 @@ def normalize(tokens):
     if isinstance(tokens, tf.RaggedTensor):
         return tokens.with_flat_values(normalize(tokens.flat_values))
     return tf.strings.regex_replace(tokens, r"\d", "0")
-
-
-def normalize_strings(tokens: list[str]) -> list[str]:
-    """`normalize` for Python strings, through the very same TensorFlow op."""
-    if not tokens:
-        return []
-    return [t.decode("utf-8") for t in normalize(tf.constant(tokens, dtype=tf.string)).numpy()]

@@ -4,7 +4,8 @@ import tensorflow as tf
 
 from pipelines.batching import padding_fraction, quantile_boundaries
 from pipelines.errors import DataError
-from pipelines.text import normalize, normalize_strings, tokenize
+from pipelines.features import word_key_strings
+from pipelines.text import normalize, tokenize
 from pipelines.vocab import PAD, UNK, Vocabulary, build_tag_vocabulary, build_vocabulary, file_table
 
 
@@ -30,8 +31,8 @@ def test_normalize_maps_digits_and_keeps_case_dense_and_ragged():
     assert normalize(tf.constant(["Q3", "1999", "Paris"])).numpy().tolist() == [b"Q0", b"0000", b"Paris"]
     ragged = tf.ragged.constant([["a1"], ["B22", "c"]])
     assert as_lists(normalize(ragged)) == [["a0"], ["B00", "c"]]
-    assert normalize_strings(["x9", "ü"]) == ["x0", "ü"]
-    assert normalize_strings([]) == []
+    assert word_key_strings(["x9", "ü"]) == ["x0", "ü"]
+    assert word_key_strings([]) == []
 
 
 def test_vocabulary_specials_frequency_order_cutoff_and_cap():
