@@ -41,6 +41,11 @@ def export_versioned(
     model_dir = Path(base_dir) / name
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=".tmp-", dir=model_dir)
+    # mkdtemp makes the folder private (0700); a version must be readable by a server that runs
+    # as another user, as the TF Serving container does.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         write(staging)
         card = {**card, "name": name, "exported_at": _now(), "versions": software_versions()}

@@ -35,6 +35,7 @@ def test_versions_increase_and_existing_ones_are_untouched(tmp_path):
     assert versions(tmp_path / "m") == [1, 2]
     assert read_card(second)["version"] == 2 and read_card(first)["version"] == 1
     assert resolve_export(tmp_path / "m") == second
+    assert second.stat().st_mode & 0o055 == 0o055  # group and others can read and enter it
 
 
 def test_an_interrupted_export_leaves_no_version_and_no_staging_folder(tmp_path):

@@ -304,6 +304,10 @@ class DevF1(keras.callbacks.Callback):
         self.workdir = Path(workdir)
         self._tagger = None
 
+    def __deepcopy__(self, memo):
+        # keras-tuner copies callbacks for every trial; the data (tables, datasets) is shared.
+        return DevF1(self.data, self.workdir)
+
     def on_epoch_end(self, epoch, logs=None):
         if self._tagger is None or self._tagger.model is not self.model:  # a tuner brings a new model per trial
             self._tagger = make_tagger(self.model, self.data, self.workdir / "dev_f1")
