@@ -23,6 +23,9 @@ _WHITESPACE_TOKENIZER = tf_text.WhitespaceTokenizer()
 def tokenize(sentences: tf.Tensor) -> tf.RaggedTensor:
     """Splits a 1-D batch of raw sentences into a (batch, None) ragged tensor of tokens."""
     sentences = tf.convert_to_tensor(sentences, dtype=tf.string)
+    # Every Unicode space becomes " ": tensorflow-text 2.20's WhitespaceTokenizer cuts
+    # multi-byte spaces such as U+00A0 in half, leaving invalid UTF-8 in the tokens.
+    sentences = tf.strings.regex_replace(sentences, r"[\p{Z}\s]+", " ")
     # Clitics go last so the leading-punctuation rule does not split "'s" itself.
     for pattern, rewrite in (_TRAILING, _LEADING, _CLITICS):
         sentences = tf.strings.regex_replace(sentences, pattern, rewrite)
@@ -37,3 +40,13 @@ def normalize(tokens):
     if isinstance(tokens, tf.RaggedTensor):
         return tokens.with_flat_values(normalize(tokens.flat_values))
     return tf.strings.regex_replace(tokens, r"\d", "0")
+
+
+def lowercase(tokens):
+    """Unicode-aware lower-casing of dense or ragged string tensors ("Zürich" -> "zürich").
+
+    For tasks where case carries no signal (question matching); NER keeps case and does not call it.
+    """
+    if isinstance(tokens, tf.RaggedTensor):
+        return tokens.with_flat_values(lowercase(tokens.flat_values))
+    return tf.strings.lower(tokens, encoding="utf-8")

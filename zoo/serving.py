@@ -39,9 +39,12 @@ SERVING_OPS = frozenset(
     StringSplitV2 StringToHashBucketFast Sub Sum Tanh TensorListFromTensor TensorListGetItem
     TensorListLength TensorListReserve TensorListSetItem TensorListStack Tile TopKV2 Transpose
     Unique Unpack VarHandleOp VarIsInitializedOp Where While ZerosLike
-    RegexReplace StringLower UnicodeScript UnicodeDecodeWithOffsets
-    TFText>WhitespaceTokenizeWithOffsetsV2 TFText>WhitespaceTokenizeWithOffsets
-    TFText>RegexSplitWithOffsets TFText>CaseFoldUTF8 TFText>NormalizeUTF8
+    RegexReplace StringLower UnicodeScript UnicodeDecodeWithOffsets Substr ReduceJoin UnicodeEncode
+    Bitcast BitwiseAnd IsFinite
+    TFText>WhitespaceTokenizeWithOffsetsV2
+    Multinomial StatelessMultinomial UnicodeDecode UnicodeEncode UnsortedSegmentJoin
+    DenseBincount AsString UnsortedSegmentSum
+    StringNGrams
     """.split()
 )
 

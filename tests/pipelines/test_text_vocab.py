@@ -21,6 +21,7 @@ def as_lists(ragged):
         ("José didn't visit Zürich!", ["José", "did", "n't", "visit", "Zürich", "!"]),
         ("well-known  3.5  U.S.", ["well-known", "3.5", "U.S", "."]),
         ("", []),
+        ("go\u00a0to\u2009Paris\u3000now", ["go", "to", "Paris", "now"]),
     ],
 )
 def test_tokenize(text, tokens):
