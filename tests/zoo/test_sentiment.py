@@ -1,0 +1,176 @@
+"""Sentiment: the two models, the CLI end to end, and the export contract (zoo-free reload, ops, REST)."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from pipelines.errors import DataError
+from pipelines.sentiment import sentiment_vocabulary
+from zoo.cli import main
+from zoo.export import read_card
+from zoo.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
+from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
+from zoo.tasks.sentiment import export_classifier, make_classifier, read_sentiment_data, sentiment_report
+
+HEADER = "tweet_id, tweet_time, tweet_author, tweet_author_id,    tweet_language, tweet_geo, tweet_text\n"
+TEXTS = ["what a day :-)", "lost the game :(", "", "Zoë ❤️ Zürich @zoe http://t.co/x :D"]
+
+
+def _write_tweets(path, texts):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(HEADER)
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerows([i, "Fri Jul 24", "user", i, "en", "", text] for i, text in enumerate(texts))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tweet_files(tmp_path_factory):
+    """60 positive and 60 negative synthetic tweets; only the emoticon tells them apart."""
+    root = tmp_path_factory.mktemp("tweets")
+    rng = np.random.default_rng(0)
+    words = ["the", "day", "game", "show", "trip", "food", "news", "team", "@fan", "#tbt"]
+
+    def tweets(faces):
+        return [f"{rng.choice(words)} {rng.choice(words)} {rng.choice(faces)}" for _ in range(60)]
+
+    return (_write_tweets(root / "pos.csv", tweets([":)", ":-)", ":D", "<3"])),
+            _write_tweets(root / "neg.csv", tweets([":(", ":-(", ":'(", "</3"])))
+
+
+@pytest.fixture(scope="module")
+def sentiment_export(tmp_path_factory, tweet_files):
+    """`sentiment_dnn` trained through `zoo train` on the synthetic tweets and exported once."""
+    root = tmp_path_factory.mktemp("sentiment")
+    pos, neg = tweet_files
+    keras.utils.set_random_seed(0)
+    assert main(["train", "sentiment_dnn", "--data", f"tweets:{pos},{neg}", "--epochs", "4", "--batch-size", "16",
+                 "--set", "embedding_dim=8", "--set", "hidden_units=[8]", "--learning-rate", "0.05",
+                 "--workdir", str(root / "work"), "--export-dir", str(root / "out")]) == 0
+    return root / "out" / "sentiment_dnn" / "1"
+
+
+def test_train_exports_a_classifier_with_its_card(sentiment_export):
+    card = read_card(sentiment_export)
+    assert card["task"] == "sentiment" and card["model"] == "sentiment_dnn"
+    assert card["classes"] == ["negative", "positive"]
+    assert card["data"]["train_texts"] == 96 and card["data"]["dev_texts"] == 12
+    assert card["metrics"]["dev_accuracy"] == 1.0  # the emoticons separate the classes
+    assert os.listdir(sentiment_export / "assets") == ["vocab.txt"]
+    assert (sentiment_export.parent.parent.parent / "work" / "confusion_matrix.png").exists()
+
+
+def test_graph_tokenizes_in_graph_with_allowed_ops_only(sentiment_export):
+    check_serving_ops(sentiment_export)
+    ops = graph_ops(sentiment_export)
+    assert {"StaticRegexReplace", "StringSplitV2", "LookupTableFindV2"} <= ops
+    assert not {op for op in ops if "PyFunc" in op or "Cudnn" in op}
+
+
+def test_fresh_process_without_zoo_gives_the_same_outputs(sentiment_export):
+    script = textwrap.dedent(f"""
+        import json, sys
+        import tensorflow as tf, tensorflow_text  # noqa: F401
+        out = tf.saved_model.load({str(sentiment_export)!r}).signatures["serving_default"](text=tf.constant({TEXTS!r}))
+        print(json.dumps({{"label": out["label"].numpy().astype(str).tolist(),
+                          "probabilities": out["probabilities"].numpy().tolist(), "zoo": "zoo" in sys.modules}}))
+    """)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                            cwd=sentiment_export.parent, timeout=120)
+    assert result.returncode == 0, result.stderr
+    fresh = json.loads(result.stdout.strip().splitlines()[-1])
+    local = load(sentiment_export).signatures["serving_default"](text=tf.constant(TEXTS))
+    assert fresh["zoo"] is False
+    assert fresh["label"] == local["label"].numpy().astype(str).tolist()
+    assert fresh["label"][:2] == ["positive", "negative"]
+    np.testing.assert_allclose(fresh["probabilities"], local["probabilities"].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_edge_inputs_give_probabilities(sentiment_export):
+    serve = load(sentiment_export).signatures["serving_default"]
+    out = serve(text=tf.constant(["", "   ", " ".join(["day"] * 10_000), "😀"]))
+    probabilities = out["probabilities"].numpy()
+    assert probabilities.shape == (4, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(out["label"].numpy()) <= {b"negative", b"positive"}
+
+
+def test_rest_predict_row_format(sentiment_export):
+    response = rest_predict(load(sentiment_export), {"instances": TEXTS[:2]})
+    rows = response["predictions"]
+    assert [row["label"] for row in rows] == ["positive", "negative"]
+    assert [row["label_id"] for row in rows] == [1, 0] and len(rows[0]["probabilities"]) == 2
+
+
+def test_evaluate_and_predict_commands(sentiment_export, tweet_files, tmp_path, capsys):
+    pos, neg = tweet_files
+    assert main(["evaluate", str(sentiment_export), "--data", f"tweets/test:{pos},{neg}", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["texts"] == 12 and report["accuracy"] == 1.0
+    assert (tmp_path / "confusion_matrix.png").stat().st_size > 0
+    capsys.readouterr()
+    assert main(["predict", str(sentiment_export.parent), "so happy :)", "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["label"] == "positive" and set(result["probabilities"]) == {"negative", "positive"}
+
+
+def test_birnn_exports_with_generic_recurrent_kernels(tmp_path):
+    vocab = sentiment_vocabulary(["a good day :)", "a bad day :("])
+    model = zoo.build("sentiment_birnn", preset="tiny", vocab_size=len(vocab), num_classes=2, cell="lstm")
+    classifier = make_classifier(model, vocab, tmp_path / "work")
+    expected = classifier.serve_text(text=tf.constant(TEXTS))["probabilities"].numpy()
+    path = export_classifier(classifier, base_dir=tmp_path, name="birnn", card={})
+    assert not {op for op in graph_ops(path) if "Cudnn" in op}
+    got = load(path).signatures["serving_default"](text=tf.constant(TEXTS))["probabilities"].numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_max_pooling_ignores_padding():
+    """Row 0: steps [1, 5], [3, -2] are real, [9, 9] is padding -> max [3, 5]. Row 1: no real step -> [0, 0]."""
+    x = np.array([[[1.0, 5.0], [3.0, -2.0], [9.0, 9.0]], [[4.0, 4.0], [1.0, 1.0], [2.0, 2.0]]], dtype="float32")
+    mask = np.array([[True, True, False], [False, False, False]])
+    pooled = MaskedGlobalMaxPooling1D()(x, mask=mask)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled), [[3.0, 5.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("name", ["sentiment_dnn", "sentiment_birnn"])
+def test_padding_does_not_change_the_prediction(name):
+    model = zoo.build(name, preset="tiny", vocab_size=10, num_classes=2)
+    short = model(np.array([[4, 7, 3]], dtype="int32"))
+    padded = model(np.array([[4, 7, 3, 0, 0, 0]], dtype="int32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(short), keras.ops.convert_to_numpy(padded), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name, config, message", [
+    ("sentiment_birnn", {"pooling": "attention"}, "pooling='attention'"),
+    ("sentiment_birnn", {"cell": "transformer"}, "cell='transformer'"),
+    ("sentiment_dnn", {"activation": "nope"}, "activation='nope'"),
+])
+def test_bad_config_names_the_argument(name, config, message):
+    with pytest.raises(ValueError, match=message):
+        zoo.build(name, vocab_size=10, num_classes=2, **config)
+
+
+def test_report_counts_and_confusion():
+    """true [0, 0, 1, 1], predicted [0, 1, 1, 1]: accuracy 3/4, negative recall 1/2, positive precision 2/3."""
+    report = sentiment_report([0, 0, 1, 1], [0, 1, 1, 1])
+    assert report["accuracy"] == 0.75 and report["errors"] == 1
+    assert report["confusion"]["matrix"] == [[1, 1], [0, 2]]
+    assert report["classes"]["negative"]["recall"] == 0.5
+    assert report["classes"]["positive"]["precision"] == pytest.approx(2 / 3)
+
+
+def test_training_on_a_held_out_split_needs_a_dev_spec(tweet_files):
+    pos, neg = tweet_files
+    with pytest.raises(DataError, match="needs a dev spec"):
+        read_sentiment_data(f"tweets/test:{pos},{neg}")

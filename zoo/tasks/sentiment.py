@@ -1,0 +1,290 @@
+"""Sentiment classification: compile, train from data specs, export for TF Serving, evaluate, predict.
+
+The exported graph takes raw texts, runs the same `pipelines.sentiment.tokenize_tweets` and
+vocabulary lookup as training, pads to the longest text of the request, and returns each
+text's label with the class probabilities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from pipelines.errors import DataError
+from pipelines.sentiment import (
+    CLASS_NAMES,
+    FORMATS,
+    LabelledTexts,
+    parse_spec,
+    read_sentiment,
+    sentiment_dataset,
+    sentiment_vocabulary,
+    split_data,
+    token_ids,
+)
+from pipelines.vocab import Vocabulary, file_table
+from zoo.errors import ZooError
+from zoo.export import export_versioned, read_card, resolve_export
+from zoo.registry import build, get_spec
+from zoo.tasks.ner import generic_rnn_kernels
+from zoo.training import fit
+
+TASK = "sentiment"
+MONITOR = "val_accuracy"
+SIGNATURES = {
+    "serving_default": "text: 1-D string batch of raw texts (tweets, sentences) -> label (class name), "
+    "label_id (int32), probabilities (float32, one column per class in the card's `classes` order)",
+}
+
+
+def compile_sentiment(model: keras.Model, *, learning_rate: float = 1e-3, clipnorm: float = 5.0) -> keras.Model:
+    """Adam with gradient clipping, cross-entropy on the softmax output, accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclasses.dataclass
+class SentimentData:
+    """What a classifier trains from: labelled texts, the vocabulary and tf.data pipelines."""
+
+    train: LabelledTexts
+    dev: LabelledTexts
+    vocab: Vocabulary
+    train_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
+    info: dict
+
+
+def read_sentiment_data(train_spec: str, dev_spec: str | None = None):
+    """Reads `FORMAT[/SPLIT]:PATHS` specs; without a dev spec, the format's train and dev splits of the files.
+
+    Returns (train, dev, info).
+    """
+    if dev_spec:
+        train, dev = read_sentiment(train_spec), read_sentiment(dev_spec)
+    else:
+        name, split, paths = parse_spec(train_spec)
+        if split not in (None, "train"):
+            raise DataError(None, None, f"training on the {split!r} split needs a dev spec (--dev); got {train_spec!r}")
+        whole = FORMATS[name](paths)
+        train, dev = (split_data(whole, name, part) for part in ("train", "dev"))
+    return train, dev, {"train": train.source, "dev": dev.source}
+
+
+def prepare_sentiment_data(
+    train: LabelledTexts,
+    dev: LabelledTexts,
+    *,
+    batch_size: int = 64,
+    num_buckets: int = 1,
+    seed: int = 0,
+    min_count: int = 1,
+    max_vocab: int | None = None,
+    info: dict | None = None,
+) -> SentimentData:
+    """The vocabulary of the training texts and the train (shuffled) and dev pipelines."""
+    vocab = sentiment_vocabulary(train.texts, min_count=min_count, max_size=max_vocab)
+    return SentimentData(
+        train=train,
+        dev=dev,
+        vocab=vocab,
+        train_ds=sentiment_dataset(train, vocab, batch_size=batch_size, num_buckets=num_buckets, seed=seed),
+        dev_ds=sentiment_dataset(dev, vocab, batch_size=batch_size, shuffle=False),
+        info={**(info or {}), "train_texts": len(train), "dev_texts": len(dev), "vocab_size": len(vocab),
+              "batch_size": batch_size, "train_positive": int(sum(train.labels))},
+    )
+
+
+# ----------------------------------------------------------------------------- serving graph
+
+
+class SentimentClassifier(tf.Module):
+    """The exported graph: raw texts in, label, label id and class probabilities out."""
+
+    def __init__(self, model: keras.Model, vocab_path: str, class_names: Sequence[str] = CLASS_NAMES):
+        super().__init__(name="sentiment_classifier")
+        if len(class_names) != model.output_shape[-1]:
+            raise ValueError(f"Expected one class name per model output ({model.output_shape[-1]}). "
+                             f"Received: {len(class_names)} class names")
+        self.model = model
+        self.vocab = file_table(vocab_path, default_id=1)
+        self.class_names = tf.constant(list(class_names), dtype=tf.string)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serve_text(self, text):
+        ids = token_ids(text, self.vocab)
+        with generic_rnn_kernels(self.model):
+            probabilities = self.model(ids.to_tensor(default_value=0), training=False)
+        label_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        return {"label": tf.gather(self.class_names, label_ids), "label_id": label_ids,
+                "probabilities": probabilities}
+
+
+def make_classifier(model: keras.Model, vocab: Vocabulary, workdir: str | os.PathLike) -> SentimentClassifier:
+    """A `SentimentClassifier` whose vocabulary file (written to `workdir`) becomes an export asset."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    vocab.save(workdir / "vocab.txt")
+    return SentimentClassifier(model, str(workdir / "vocab.txt"))
+
+
+def export_classifier(classifier: SentimentClassifier, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
+    """Exports the classifier as the next version of `base_dir/name`."""
+    from zoo.serving import check_serving_ops
+
+    def write(path: str) -> None:
+        tf.saved_model.save(classifier, path, signatures={"serving_default": classifier.serve_text})
+        check_serving_ops(path)
+
+    classes = [c.decode("utf-8") for c in classifier.class_names.numpy()]
+    card = {"task": TASK, "signatures": SIGNATURES, "classes": classes, "vocab_size": int(classifier.vocab.size()),
+            **card}
+    return export_versioned(write, base_dir, name, card=card)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def classify(serve, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (texts, classes) through a `serving_default`-style function.
+
+    Texts are batched by length so that little time goes into padding.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    probabilities = None
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        out = serve(text=tf.constant([texts[i] for i in chunk], dtype=tf.string))["probabilities"].numpy()
+        if probabilities is None:
+            probabilities = np.zeros((len(texts), out.shape[-1]), dtype=np.float32)
+        probabilities[chunk] = out
+    return probabilities
+
+
+def sentiment_report(true: Sequence[int], predicted: Sequence[int], class_names: Sequence[str] = CLASS_NAMES) -> dict:
+    """Accuracy, per-class precision/recall/F1/support and the confusion matrix (rows true, columns predicted)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    labels = list(range(len(class_names)))
+    confusion = confusion_matrix(true, predicted, labels=labels)
+    precision, recall, f1, support = precision_recall_fscore_support(true, predicted, labels=labels, zero_division=0)
+    return {
+        "accuracy": float(np.trace(confusion) / max(confusion.sum(), 1)),
+        "errors": int(confusion.sum() - np.trace(confusion)),
+        "texts": int(confusion.sum()),
+        "classes": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                    for name, p, r, f, s in zip(class_names, precision, recall, f1, support)},
+        "confusion": {"labels": list(class_names), "matrix": confusion.tolist()},
+    }
+
+
+def score(serve, data: LabelledTexts, class_names: Sequence[str] = CLASS_NAMES) -> dict:
+    """`sentiment_report` of a `serving_default`-style function on labelled texts."""
+    predicted = classify(serve, data.texts).argmax(axis=-1)
+    return sentiment_report(data.labels, predicted, class_names)
+
+
+def format_report(report: dict) -> str:
+    """A per-class table and the accuracy."""
+    lines = [f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    for name, row in report["classes"].items():
+        lines.append(f"{name:<12}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}{row['support']:>10}")
+    lines.append(f"accuracy: {report['accuracy']:.4f} ({report['errors']} errors in {report['texts']} texts)")
+    return "\n".join(lines)
+
+
+def evaluate_export(
+    export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None
+) -> tuple[dict, Path]:
+    """Scores an export on labelled texts; writes `report.json` and `confusion_matrix.png`."""
+    from zoo.plots import plot_confusion_matrix
+    from zoo.serving import load
+
+    export = resolve_export(export)
+    card = read_card(export)
+    if card.get("task") != TASK:
+        raise ZooError(f"{export}: a {card.get('task')!r} model, not a sentiment classifier")
+    data = read_sentiment(data_spec)
+    report = score(load(export).signatures["serving_default"], data, card["classes"])
+    report.update({"export": str(export), "data": data_spec})
+    out_dir = Path(out_dir or Path("reports") / f"{card['name']}_v{card.get('version')}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), card["classes"], out_dir / "confusion_matrix.png",
+                          title=f"{card['name']} v{card.get('version')} on {data_spec}")
+    return report, out_dir
+
+
+def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[dict]:
+    """Each text's label and class probabilities through the export's `serving_default`."""
+    from zoo.serving import load
+
+    export = resolve_export(export)
+    classes = read_card(export)["classes"]
+    out = load(export).signatures["serving_default"](text=tf.constant(list(texts), dtype=tf.string))
+    return [{"text": text, "label": label.decode("utf-8"),
+             "probabilities": {name: float(p) for name, p in zip(classes, probabilities)}}
+            for text, label, probabilities in zip(texts, out["label"].numpy(), out["probabilities"].numpy())]
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def train_sentiment(
+    name: str,
+    data: SentimentData,
+    *,
+    epochs: int,
+    workdir: str | os.PathLike,
+    export_dir: str | os.PathLike = "saved_models",
+    preset: str | None = None,
+    config: dict | None = None,
+    learning_rate: float = 1e-3,
+    patience: int = 3,
+    seed: int = 0,
+    verbose: int | str = "auto",
+) -> tuple[Path, dict]:
+    """Builds, trains (best dev epoch kept), scores on dev and exports a classifier.
+
+    Returns (export path, dev report); `workdir` gets checkpoints, logs, `training_curves.png`
+    and `confusion_matrix.png` (dev).
+    """
+    from zoo.plots import plot_confusion_matrix
+
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with sentiment data needs a sentiment model")
+    keras.utils.set_random_seed(seed)
+    sizes = {"vocab_size": len(data.vocab), "num_classes": len(CLASS_NAMES)}
+    model = build(name, preset=preset, **sizes, **(config or {}))
+    compile_sentiment(model, learning_rate=learning_rate)
+    started = time.perf_counter()
+    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
+                  patience=patience, verbose=verbose)
+    seconds = time.perf_counter() - started
+    classifier = make_classifier(model, data.vocab, workdir)
+    report = score(classifier.serve_text, data.dev)
+    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), CLASS_NAMES, Path(workdir) / "confusion_matrix.png",
+                          title=f"{name} on {data.dev.source}")
+    card = {
+        "model": name, "data": data.info, "config": spec.config(preset, **sizes, **(config or {})),
+        "metrics": {"dev_accuracy": round(report["accuracy"], 4)},
+        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
+                     "seconds": round(seconds, 1), "parameters": model.count_params(), "history": history},
+    }
+    return export_classifier(classifier, base_dir=export_dir, name=name, card=card), report
