@@ -40,3 +40,17 @@ def test_search_exports_the_best_model_and_resumes(ner_data, tmp_path, algorithm
     assert again.name == "2"
     assert report_again["token_accuracy"] == pytest.approx(report["token_accuracy"], abs=0.02)
     assert sorted(p.name for p in (tmp_path / "tuning" / "bilstm_ner").glob("trial_*")) == trials
+
+
+def test_crf_tagger_tunes_on_dev_f1(synthetic_sentences, tmp_path):
+    from zoo.tasks.ner import prepare_ner_data
+
+    data = prepare_ner_data(synthetic_sentences[:60], synthetic_sentences[60:80], model="bilstm_crf_ner", batch_size=32)
+    path, report, best = tune_ner("bilstm_crf_ner", data, algorithm="random", max_trials=1, max_epochs=1,
+                                  directory=tmp_path / "tuning", export_dir=tmp_path / "out", workdir=tmp_path / "w",
+                                  verbose=0)
+    card = read_card(path)
+    assert card["model"] == "bilstm_crf_ner" and card["char_vocab_size"] == len(data.chars)
+    assert set(best) >= {"char_filters", "lstm_units", "learning_rate"}
+    (trial,) = (tmp_path / "tuning" / "bilstm_crf_ner").glob("trial_*/trial.json")
+    assert '"val_f1"' in trial.read_text()  # dev entity F1 is logged for the objective
