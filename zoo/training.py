@@ -15,14 +15,45 @@ from zoo.plots import plot_history
 
 
 class StopOnNaN(keras.callbacks.Callback):
-    """Stops training with a clear message when the loss becomes NaN or infinite."""
+    """Stops training with a clear message when the loss becomes NaN or infinite.
+
+    The epoch it happens in is then ignored by `FiniteModelCheckpoint` and `FiniteEarlyStopping`,
+    so the checkpoint on disk and the weights restored at the end are the last good ones.
+    """
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.model.stop_training = True
             self.nan_batch = batch
-            print(f"\nzoo: loss became {loss} at batch {batch}; training stopped (last good checkpoint kept).")
+            print(f"\nzoo: loss became {loss} at batch {batch}; training stopped (last good checkpoint kept). "
+                  "Try a lower learning rate or gradient clipping.")
+
+
+def _finite_loss(logs) -> bool:
+    loss = (logs or {}).get("loss")
+    return loss is None or math.isfinite(float(loss))
+
+
+class _SkipNonFiniteEpochs:
+    """Mixin for epoch-end callbacks: an epoch whose training loss is NaN is neither saved nor kept as best.
+
+    Without it a NaN epoch can count as an improvement (a max-mode monitor such as accuracy still
+    gets a number from NaN weights, and the first epoch always improves on nothing), which would
+    overwrite the best checkpoint with NaN weights and restore them at the end.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if _finite_loss(logs):
+            super().on_epoch_end(epoch, logs)
+
+
+class FiniteModelCheckpoint(_SkipNonFiniteEpochs, keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint` that never saves an epoch whose training loss went NaN."""
+
+
+class FiniteEarlyStopping(_SkipNonFiniteEpochs, keras.callbacks.EarlyStopping):
+    """`EarlyStopping` whose restored best weights never come from an epoch whose loss went NaN."""
 
 
 def training_callbacks(
@@ -44,11 +75,11 @@ def training_callbacks(
         *(extra or []),
         StopOnNaN(),
         keras.callbacks.BackupAndRestore(str(workdir / "backup")),
-        keras.callbacks.ModelCheckpoint(
+        FiniteModelCheckpoint(
             str(workdir / "best.weights.h5"), monitor=monitor, mode=mode, save_best_only=True,
             save_weights_only=True,
         ),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True),
+        FiniteEarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
@@ -103,4 +134,12 @@ def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
     by_epoch = {int(row["epoch"]): row for row in rows}
     ordered = [by_epoch[e] for e in sorted(by_epoch)]
     keys = [k for k in (ordered[0] if ordered else {}) if k != "epoch"]
-    return {k: [float(row[k]) for row in ordered] for k in keys}
+    return {k: [_number(row[k]) for row in ordered] for k in keys}
+
+
+def _number(value: str) -> float:
+    # CSVLogger writes "NA" for a metric an epoch did not log (e.g. no validation data).
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

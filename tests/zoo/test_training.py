@@ -71,3 +71,5 @@ def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
     (tmp_path / "h.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n1,1.5\n2,1.0\n")
     assert read_history(tmp_path / "h.csv") == {"loss": [3.0, 1.5, 1.0]}
     assert read_history(tmp_path / "missing.csv") == {}
+    (tmp_path / "na.csv").write_text("epoch,loss,val_loss\n0,3.0,NA\n")
+    assert np.isnan(read_history(tmp_path / "na.csv")["val_loss"][0])
