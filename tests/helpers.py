@@ -8,9 +8,17 @@ import zoo
 
 
 def tiny_inputs(model, batch: int = 2, length: int = 5):
-    """Random int ids (>= 2, so nothing is padding) for each input: an array, or a dict by name."""
+    """Random int ids (>= 2, so nothing is padding) for int inputs, random pixels in [0, 1) for float
+    image inputs: an array, or a dict by name."""
     rng = np.random.default_rng(0)
-    arrays = {x.name: rng.integers(2, 6, size=(batch, length)).astype("int32") for x in model.inputs}
+
+    def sample(x):
+        if "float" in str(x.dtype):
+            return rng.random((batch, *x.shape[1:]), dtype=np.float32)
+        extra = (3,) * (len(x.shape) - 2)  # e.g. characters per token
+        return rng.integers(2, 6, size=(batch, length, *extra)).astype("int32")
+
+    arrays = {x.name: sample(x) for x in model.inputs}
     return next(iter(arrays.values())) if len(arrays) == 1 else arrays
 
 
@@ -22,7 +30,7 @@ def check_registered_model(name: str, tmp_path) -> None:
     spec = zoo.get_spec(name)
     assert "tiny" in spec.presets, f"{name} has no 'tiny' preset for tests"
     model = zoo.build(name, preset="tiny", **spec.example_sizes)
-    assert [x.name for x in model.inputs] == list(spec.inputs)
+    assert sorted(x.name for x in model.inputs) == sorted(spec.inputs)
     inputs = tiny_inputs(model)
     eager = keras.ops.convert_to_numpy(model(inputs, training=False))
     np.testing.assert_allclose(model.predict(inputs, verbose=0), eager, rtol=1e-5, atol=1e-6)
@@ -44,6 +52,23 @@ def check_registered_model(name: str, tmp_path) -> None:
 
 
 def task_compile(task: str):
-    from zoo.tasks import ner
+    from zoo.tasks import image, language_model, ner, sentiment, siamese
 
-    return {"ner": ner.compile_tagger}[task]
+    return {"ner": ner.compile_tagger, "image": image.compile_classifier,
+            "language_model": language_model.compile_language_model,
+            "sentiment": sentiment.compile_sentiment, "siamese": siamese.compile_siamese}[task]
+
+
+def run_without_zoo(script: str, cwd) -> dict:
+    """Runs `script` in a fresh Python that cannot import `zoo` (CPU only) and returns the JSON object
+    its last line of output prints; it asserts the process exits cleanly."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=cwd,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

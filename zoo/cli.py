@@ -13,7 +13,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 EXPORT_HELP = "an export folder (saved_models/NAME/VERSION) or a model folder (its newest version is used)"
-DATA_HELP = "FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag); .gz files are read as they are"
+DATA_HELP = ("FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag), or text (plain text, for language "
+             "models; data options via --set level=char|word mode=windows|sentences window=N); .gz files are read as they are")
+DATA_HELP += ("; sentiment: tweets[/train|dev|test]:POS_CSV,NEG_CSV (NLTK twitter_samples export, fixed 80/10/10 "
+              "split, seed 0) or sst2[/train|dev]:TSV (GLUE SST-2; train/dev: the leak-free split of a train file)")
+DATA_HELP += ("; images: mnist:DIR, idx:IMAGES,LABELS, cifar10:DIR or folder:DIR (one subfolder per class)")
+DATA_HELP += ("; siamese: quora:TSV (is_duplicate, question1, question2, id), mrpc:TXT, sick:TXT or stsb:CSV "
+              "pair files (without --dev, 10%% of --data is held out with no question on both sides)")
 
 
 def _workdir(args, name: str) -> Path:
@@ -48,11 +54,11 @@ def _user_error(message: str):
 def cmd_list(args) -> None:
     from zoo.registry import build, get_spec, list_models
 
-    print(f"{'name':<20}{'task':<8}{'parameters':>12}  description")
+    print(f"{'name':<20}{'task':<16}{'parameters':>12}  description")
     for name in list_models():
         spec = get_spec(name)
         model = build(name, **spec.example_sizes)
-        print(f"{name:<20}{spec.task:<8}{model.count_params():>12,}  {spec.description}")
+        print(f"{name:<20}{spec.task:<16}{model.count_params():>12,}  {spec.description}")
     print("(parameters: default config with the example sizes that `zoo info NAME` shows)")
 
 
@@ -79,9 +85,10 @@ def cmd_info(args) -> None:
 def _ner_data(args):
     from zoo.tasks.ner import prepare_ner_data, read_ner_data
 
-    train, dev, info = read_ner_data(args.data, args.dev)
-    return prepare_ner_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
-                            max_vocab=args.max_vocab, info=info)
+    train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
+    return prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
+                            seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
+                            max_length=args.max_length, info=info)
 
 
 def _print_dev(report: dict, path: Path) -> None:
@@ -94,12 +101,14 @@ def _print_dev(report: dict, path: Path) -> None:
 def _train_ner(args) -> None:
     from zoo.tasks.ner import train_ner
 
+    config = _config_overrides(args.set)  # a bad option fails before the data is read
     data = _ner_data(args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train_ner(
         args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=_config_overrides(args.set), learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
+        config=config, learning_rate=args.learning_rate, lr_decay=args.lr_decay, clipnorm=args.clipnorm,
+        patience=args.patience, seed=args.seed,
     )
     print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
     _print_dev(report, path)
@@ -123,7 +132,7 @@ def _tune_ner(args) -> None:
 def _evaluate_ner(args) -> None:
     from zoo.tasks.ner import evaluate_export, format_report
 
-    report, out_dir = evaluate_export(args.export, args.data, args.out)
+    report, out_dir = evaluate_export(args.export, args.data, args.out, scheme=args.data_scheme)
     print(format_report(report))
     print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
 
@@ -141,10 +150,178 @@ def _predict_ner(args) -> None:
             print(f"  {token:<20}{tag:<10}{score:.3f}")
 
 
+def _train_image(args) -> None:
+    from zoo.tasks.image import format_report, model_input_shape, prepare_image_data, read_image_data, train_image
+
+    config = _config_overrides(args.set)
+    train, val, info = read_image_data(args.data, args.dev)
+    data = prepare_image_data(train, val, input_shape=model_input_shape(args.name, train, config),
+                              batch_size=args.batch_size, seed=args.seed, info=info, **info["augmentation"])
+    workdir = _workdir(args, args.name)
+    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
+    path, report = train_image(
+        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
+        config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
+    )
+    print(f"pictures: {workdir}/{{training_curves,confusion_matrix,filters,activations}}.png; "
+          f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
+    print(format_report(report))
+    print(f"exported: {path}")
+
+
+def _evaluate_image(args) -> None:
+    from zoo.tasks.image import evaluate_export, format_report
+
+    report, out_dir = evaluate_export(args.export, args.data, args.out)
+    print(format_report(report))
+    print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
+
+
+def _predict_image(args) -> None:
+    from zoo.tasks.image import predict_files
+
+    results = predict_files(args.export, args.inputs)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for result in results:
+        others = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in result["top"][1:])
+        print(f"{result['path']}: {result['class']} ({result['probability']:.3f}; then {others})")
+
+
+def _train_language_model(args) -> None:
+    from zoo.tasks.language_model import prepare_lm_data, read_lm_data, split_options, train_language_model
+
+    config, data_options, training = split_options(_config_overrides(args.set))
+    train, val, info = read_lm_data(args.data, args.dev)
+    data = prepare_lm_data(train, val, batch_size=args.batch_size, min_count=args.min_count, max_vocab=args.max_vocab,
+                           seed=args.seed, info=info, **data_options)
+    workdir = _workdir(args, args.name)
+    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
+    path, report = train_language_model(
+        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
+        config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed, **training,
+    )
+    print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
+    print(f"validation: {report['val_loss']:.4f} nats per token, perplexity {report['val_perplexity']:.3f}")
+    print(f"sample: {report['sample']!r}")
+    print(f"exported: {path}")
+
+
+def _evaluate_language_model(args) -> None:
+    from zoo.tasks.language_model import evaluate_export, format_report
+
+    report, out_dir = evaluate_export(args.export, args.data, args.out)
+    print(format_report(report))
+    print(f"report: {out_dir / 'report.json'}")
+
+
+def _predict_language_model(args) -> None:
+    from zoo.tasks.language_model import generate_texts
+
+    texts = generate_texts(args.export, args.inputs, steps=args.steps, temperature=args.temperature,
+                           top_k=args.top_k, seed=args.seed)
+    if args.json:
+        print(json.dumps([{"prompt": p, "continuation": t} for p, t in zip(args.inputs, texts)], indent=2))
+        return
+    for prompt, text in zip(args.inputs, texts):
+        print(prompt + text)
+
+
+def _train_sentiment(args) -> None:
+    from zoo.tasks.sentiment import format_report, prepare_sentiment_data, read_sentiment_data, train_sentiment
+
+    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    train, dev, info = read_sentiment_data(args.data, args.dev)
+    data = prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
+                                  max_vocab=args.max_vocab, info=info)
+    workdir = _workdir(args, args.name)
+    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
+    path, report = train_sentiment(
+        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
+        config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
+    )
+    print(f"pictures: {workdir}/{{training_curves,confusion_matrix}}.png; "
+          f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
+    print(format_report(report))
+    print(f"exported: {path}")
+
+
+def _evaluate_sentiment(args) -> None:
+    from zoo.tasks.sentiment import evaluate_export, format_report
+
+    report, out_dir = evaluate_export(args.export, args.data, args.out)
+    print(format_report(report))
+    print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
+
+
+def _predict_sentiment(args) -> None:
+    from zoo.tasks.sentiment import predict_texts
+
+    results = predict_texts(args.export, args.inputs)
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    for result in results:
+        probabilities = ", ".join(f"{name} {p:.3f}" for name, p in result["probabilities"].items())
+        print(f"{result['label']:<10}({probabilities})  {result['text']}")
+
+
+def _train_siamese(args) -> None:
+    from zoo.tasks.siamese import (default_text_ids, format_report, prepare_siamese_data, read_siamese_data,
+                                   train_siamese)
+
+    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    train, dev, info = read_siamese_data([args.data], args.dev, extra_specs=args.extra or (), dev_fraction=0.1,
+                                         seed=args.seed)
+    data = prepare_siamese_data(train, dev, text_ids=default_text_ids(args.name), batch_size=args.batch_size,
+                                seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab, info=info)
+    workdir = _workdir(args, args.name)
+    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
+    path, report = train_siamese(
+        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
+        config=config, learning_rate=args.learning_rate, margin=args.margin, objective=args.threshold_objective,
+        patience=args.patience, seed=args.seed,
+    )
+    print(f"pictures: {workdir}/{{training_curves,similarity_histograms}}.png; "
+          f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
+    print(format_report(report))
+    print(f"exported: {path} (tau {report['calibrated']['tau']:.3f} in its model card)")
+
+
+def _evaluate_siamese(args) -> None:
+    from zoo.tasks.siamese import evaluate_export, format_report
+
+    report, out_dir = evaluate_export(args.export, args.data, args.out)
+    print(format_report(report))
+    print(f"report: {out_dir / 'report.json'}\nsimilarity histograms: {out_dir / 'similarity_histograms.png'}")
+
+
+def _predict_siamese(args) -> None:
+    from zoo.tasks.siamese import predict_pairs
+
+    if len(args.inputs) % 2:
+        raise _user_error(f"Siamese models compare pairs: give TEXT_A TEXT_B (an even number of texts). "
+                          f"Received: {len(args.inputs)} texts")
+    results = predict_pairs(args.export, args.inputs[0::2], args.inputs[1::2])
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    for r in results:
+        verdict = "duplicate" if r["is_duplicate"] else "different"
+        note = f"  ({r['note']})" if "note" in r else ""
+        print(f"{verdict:<10}similarity {r['similarity']:.3f} (tau {r['tau']:.3f}){note}\n  a: {r['text_a']}\n  b: {r['text_b']}")
+
+
 # Each task plugs its commands in here; `train`/`tune` dispatch on the model's task and
 # `evaluate`/`predict` on the task recorded in the export's model card.
 TASK_COMMANDS = {
     "ner": {"train": _train_ner, "tune": _tune_ner, "evaluate": _evaluate_ner, "predict": _predict_ner},
+    "image": {"train": _train_image, "evaluate": _evaluate_image, "predict": _predict_image},
+    "sentiment": {"train": _train_sentiment, "evaluate": _evaluate_sentiment, "predict": _predict_sentiment},
+    "language_model": {"train": _train_language_model, "evaluate": _evaluate_language_model,
+                       "predict": _predict_language_model},
+    "siamese": {"train": _train_siamese, "evaluate": _evaluate_siamese, "predict": _predict_siamese},
 }
 
 
@@ -204,6 +381,12 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a registered model name (see `zoo list`)")
     parser.add_argument("--data", required=True, help=f"training data: {DATA_HELP}")
     parser.add_argument("--dev", help="development data (same forms as --data); default: the last 10%% of --data")
+    parser.add_argument("--data-scheme", choices=["iob1", "iob2", "iobes"],
+                        help="tag scheme of the files when not their format's own (conll2003: iob1, others: iob2)")
+    parser.add_argument("--tag-scheme", choices=["iob2", "iobes"], default="iob2",
+                        help="NER: tags the model learns (outputs are always IOB2; default iob2)")
+    parser.add_argument("--max-length", type=int, default=250,
+                        help="NER: training sentences longer than this many tokens are split (default 250)")
     parser.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
     parser.add_argument("--min-count", type=int, default=1, help="drop words seen fewer times from the vocabulary")
     parser.add_argument("--max-vocab", type=int, help="cap on the vocabulary size, <PAD> and <UNK> included")
@@ -233,7 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set lstm_units=256")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
+    p.add_argument("--lr-decay", type=float, default=0.0,
+                   help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")
+    p.add_argument("--clipnorm", type=float, default=5.0, help="NER: gradient clipping by global norm (default 5)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    p.add_argument("--extra", action="append", metavar="FORMAT:PATH",
+                   help="Siamese: duplicates from another pair file join training (mrpc, sick, stsb, quora; "
+                        "label 1 or score >= 4); repeatable")
+    p.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
+    p.add_argument("--threshold-objective", choices=["accuracy", "f1"], default="accuracy",
+                   help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
@@ -250,13 +442,23 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a confusion-matrix PNG and a JSON report.")
     p.add_argument("export", help=EXPORT_HELP)
     p.add_argument("--data", required=True, help=DATA_HELP)
+    p.add_argument("--data-scheme", choices=["iob1", "iob2", "iobes"],
+                   help="tag scheme of the file when not its format's own (conll2003: iob1, others: iob2)")
     p.add_argument("--out", help="report folder (default reports/NAME_vVERSION)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="tag sentences with an export", description="Tokens of each sentence with their tags.")
+    p = sub.add_parser("predict", help="run an export on inputs",
+                       description="Taggers: sentences -> tokens with tags; image classifiers: image files -> "
+                                   "classes; language models: prompts -> text; Siamese models: two texts -> "
+                                   "similarity.")
     p.add_argument("export", help=EXPORT_HELP)
-    p.add_argument("inputs", nargs="+", help="raw sentences for taggers (one argument each)")
+    p.add_argument("inputs", nargs="+", help="raw sentences for taggers, prompts for language models (one argument each); "
+                   "for Siamese models, pairs: TEXT_A TEXT_B [TEXT_A TEXT_B ...]")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--steps", type=int, default=200, help="language models: tokens to generate (default 200)")
+    p.add_argument("--temperature", type=float, default=0.8, help="language models: sampling temperature, 0 = greedy")
+    p.add_argument("--top-k", type=int, default=0, help="language models: sample among the k likeliest tokens (0 = all)")
+    p.add_argument("--seed", type=int, help="language models: sampling seed (default: random)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("rest", help="answer a TF Serving REST predict request locally",
@@ -274,6 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", help="checkpoints and logs (default runs/quickstart-TIME)")
     p.add_argument("--export-dir", default="saved_models", help="export base (default saved_models)")
     p.set_defaults(func=cmd_quickstart)
+
+    from zoo.ngram_cli import add_ngram_parser  # argparse only, so `zoo --help` stays fast
+
+    add_ngram_parser(sub)
     return parser
 
 
