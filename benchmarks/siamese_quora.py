@@ -50,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default="siamese_bow", choices=["siamese_bow", "siamese_lstm"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="model config override")
     parser.add_argument("--extra", default="mrpc,sick,stsb", help="comma-separated extra duplicate sources ('' = none)")
+    parser.add_argument("--members", type=int, default=4,
+                        help="encoders trained with seeds SEED, SEED+1, ... and exported as one ensemble")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -150,8 +152,8 @@ def main(argv=None) -> dict:
     negatives = tuple(args.negatives.split(","))
     path, report = train_siamese(args.model, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
                                  config=config, learning_rate=args.learning_rate, margin=args.margin,
-                                 negatives=negatives, symmetric=args.symmetric, patience=args.patience, seed=args.seed,
-                                 verbose=2)
+                                 negatives=negatives, symmetric=args.symmetric, patience=args.patience,
+                                 members=args.members, seed=args.seed, verbose=2)
     card = json.loads((path / "model_card.json").read_text())
     quora_train_texts = [t for p in quora_train for t in (p.text_a, p.text_b)]
     baselines = {}
@@ -190,8 +192,9 @@ def main(argv=None) -> dict:
         "dev_accuracy_at_0.7": report["at_course_tau"]["accuracy"],
         "baselines_on_dev": baselines,
         "course_model_on_dev": course,
+        "members": [{k: v for k, v in m.items() if k != "history"} for m in card["training"].get("members", [])],
         "val_auc_per_epoch": history.get("val_auc", []),
-        "epochs_run": card["training"]["epochs_run"],
+        "epochs_run": sum(m["epochs_run"] for m in card["training"].get("members", [card["training"]])),
         "training_seconds": card["training"]["seconds"],
         "search": search,
         "machine": machine,
@@ -216,8 +219,9 @@ def _row(name: str, report: dict, extra: str = "") -> str:
 
 def markdown(r: dict) -> str:
     d, s = r["dev"], r["search"]
+    ensemble = f", ensemble of {len(r['members'])} encoders" if r["members"] else ""
     rows = _row(f"**{r['model']}** (ours: triplet loss, {' + '.join(r['loss']['negatives'])} negatives, "
-                f"margin {r['loss']['margin']}, labelled non-duplicates as hard negatives)", d,
+                f"margin {r['loss']['margin']}, labelled non-duplicates as hard negatives{ensemble})", d,
                 f"{r['parameters']:,} params, {r['training_seconds'] / 60:.1f} min")
     if r["course_model_on_dev"]:
         c = r["course_model_on_dev"]
@@ -246,7 +250,10 @@ def markdown(r: dict) -> str:
         f"ROC AUC >= {r['target_on_held_out_test']['roc_auc']}, training <= 30 min on 2 cores "
         f"({'within' if r['within_budget'] else 'over'} budget here: {r['training_seconds']:.0f} s, {r['epochs_run']} epochs).\n"
         f"Reference points from the issue:\n{references}\n\n"
-        f"Dev ROC AUC per epoch: {epochs} (early stopping on it; the best epoch's weights are exported).\n\n"
+        f"Dev ROC AUC per epoch{' of the first member' if r['members'] else ''}: {epochs} (early stopping on it; "
+        "the best epoch's weights are exported)"
+        + (". Best dev ROC AUC of each member alone: " + ", ".join(f"{m['best_dev_roc_auc']:.4f}" for m in r["members"])
+           if r["members"] else "") + ".\n\n"
         "## Nearest-duplicate search\n\n"
         f"{s['collection']:,} questions indexed once in {s['index_seconds']:.1f} s ({s['texts_per_second_indexing']:,.0f} "
         f"texts/s); {s['queries']:,} queries, top-{s['k']}: **{s['queries_per_second']:,.0f} queries/s**; "

@@ -281,7 +281,7 @@ def _train_siamese(args) -> None:
     path, report = train_siamese(
         args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
         config=config, learning_rate=args.learning_rate, margin=args.margin, objective=args.threshold_objective,
-        patience=args.patience, seed=args.seed,
+        patience=args.patience, members=args.members, seed=args.seed,
     )
     print(f"pictures: {workdir}/{{training_curves,similarity_histograms}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
@@ -426,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
     p.add_argument("--threshold-objective", choices=["accuracy", "f1"], default="accuracy",
                    help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
+    p.add_argument("--members", type=int, default=1,
+                   help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",

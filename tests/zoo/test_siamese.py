@@ -198,6 +198,24 @@ def test_bad_training_data_is_a_clear_error():
         prepare_siamese_data(paraphrases(TOPICS[:4]), [Pair("a", "b", label=1)], batch_size=4)
 
 
+def test_an_ensemble_embeds_with_the_mean_of_its_members_similarities(tmp_path, siamese_data):
+    from zoo.tasks.siamese import export_siamese, make_server
+
+    models = [zoo.build("siamese_bow", preset="tiny", vocab_size=siamese_data.num_ids) for _ in range(2)]
+    single = [make_server(m, siamese_data.vocab, siamese_data.text_ids, tmp_path / f"s{i}") for i, m in enumerate(models)]
+    ensemble = make_server(models, siamese_data.vocab, siamese_data.text_ids, tmp_path / "e", tau=0.5)
+    texts = ["How do I learn chess ?", "What is the best way to learn chess ?", ""]
+    parts = [server.embed(texts) for server in single]
+    vectors = ensemble.embed(texts)
+    np.testing.assert_allclose(vectors, np.concatenate(parts, axis=-1) / np.sqrt(2), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=-1), [1, 1, 0], atol=1e-5)
+    pair = ensemble.serve_pairs(text_a=tf.constant(texts[:1]), text_b=tf.constant(texts[1:2]))["similarity"].numpy()
+    np.testing.assert_allclose(pair, [np.mean([p[0] @ p[1] for p in parts])], atol=1e-5)
+    path = export_siamese(ensemble, base_dir=tmp_path / "out", name="siamese_bow", card={})
+    card = read_card(path)
+    assert card["members"] == 2 and card["embedding_dim"] == 16 and card["tau"] == 0.5
+
+
 def test_export_card_metrics_and_pictures(siamese_export):
     path, report, workdir = siamese_export
     card = read_card(path)

@@ -358,23 +358,39 @@ class DuplicateIndex:
 
 
 class SiameseServer(tf.Module):
-    """The exported graph: strings in, similarity / is_duplicate or unit vectors out."""
+    """The exported graph: strings in, similarity / is_duplicate or unit vectors out.
 
-    def __init__(self, model: keras.Model, vocab_path: str, *, vocab_size: int, text_ids: TextIds, tau: float):
+    With several models (an ensemble of independently trained encoders), a text's embedding is
+    the concatenation of their unit vectors divided by sqrt(count): a unit vector again, whose dot
+    products are the mean of the members' cosine similarities.
+    """
+
+    def __init__(self, models: keras.Model | Sequence[keras.Model], vocab_path: str, *, vocab_size: int,
+                 text_ids: TextIds, tau: float):
         super().__init__(name="siamese")
-        self.encoder = model.get_layer("encoder")
+        models = [models] if isinstance(models, keras.Model) else list(models)
+        self.encoders = [model.get_layer("encoder") for model in models]
         self.vocab = file_table(vocab_path, default_id=1)
         self.vocab_size = vocab_size
         self.text_ids_config = text_ids
         self.tau = tf.Variable(float(tau), trainable=False, name="tau", dtype=tf.float32)
+
+    @property
+    def embedding_dim(self) -> int:
+        return sum(int(encoder.output.shape[-1]) for encoder in self.encoders)
 
     def _embed(self, texts):
         ids = text_ids(texts, self.vocab, vocab_size=self.vocab_size, config=self.text_ids_config)
         width = tf.maximum(tf.reduce_max(tf.concat([ids.row_lengths(), [0]], 0)), 1)
         # At least one step: a batch of empty strings still runs the encoder and gets zero vectors.
         dense = ids.to_tensor(default_value=0, shape=tf.stack([tf.cast(tf.size(texts), tf.int64), width]))
-        with generic_rnn_kernels(self.encoder):
-            return self.encoder(dense, training=False)
+        vectors = []
+        for encoder in self.encoders:
+            with generic_rnn_kernels(encoder):
+                vectors.append(encoder(dense, training=False))
+        if len(vectors) == 1:
+            return vectors[0]
+        return tf.concat(vectors, axis=-1) / math.sqrt(len(vectors))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text_a"),
                                   tf.TensorSpec([None], tf.string, name="text_b")])
@@ -395,13 +411,13 @@ class SiameseServer(tf.Module):
         return self.serve_embed(text=tf.constant(list(texts), tf.string, shape=[len(texts)]))["embedding"].numpy()
 
 
-def make_server(model: keras.Model, vocab: Vocabulary, text_ids: TextIds, workdir: str | os.PathLike, *,
-                tau: float = COURSE_TAU) -> SiameseServer:
+def make_server(models: keras.Model | Sequence[keras.Model], vocab: Vocabulary, text_ids: TextIds,
+                workdir: str | os.PathLike, *, tau: float = COURSE_TAU) -> SiameseServer:
     """A `SiameseServer` whose vocabulary file (written to `workdir`) becomes an asset of the export."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     vocab.save(workdir / "vocab.txt")
-    return SiameseServer(model, str(workdir / "vocab.txt"), vocab_size=len(vocab), text_ids=text_ids, tau=tau)
+    return SiameseServer(models, str(workdir / "vocab.txt"), vocab_size=len(vocab), text_ids=text_ids, tau=tau)
 
 
 def export_siamese(server: SiameseServer, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
@@ -414,7 +430,7 @@ def export_siamese(server: SiameseServer, *, base_dir: str | os.PathLike, name: 
 
     card = {"task": TASK, "signatures": SIGNATURES, "tau": float(server.tau.numpy()),
             "vocab_size": int(server.vocab.size()), "text_ids": dataclasses.asdict(server.text_ids_config),
-            "embedding_dim": int(server.encoder.output.shape[-1]), **card}
+            "embedding_dim": server.embedding_dim, "members": len(server.encoders), **card}
     return export_versioned(write, base_dir, name, card=card)
 
 
@@ -515,24 +531,37 @@ def train_siamese(
     symmetric: bool = False,
     objective: str = "accuracy",
     patience: int = 3,
+    members: int = 1,
     seed: int = 0,
     verbose: int | str = "auto",
 ) -> tuple[Path, dict]:
-    """Builds, trains (early stopping on dev AUC), calibrates τ on dev and exports; returns (path, dev report)."""
+    """Builds, trains (early stopping on dev AUC), calibrates τ on dev and exports; returns (path, dev report).
+
+    With `members` > 1, that many models are trained with seeds `seed`, `seed + 1`, ... (each in
+    `workdir/member_i`) and exported together as one ensemble encoder (see `SiameseServer`).
+    """
+    if members < 1:
+        raise ZooError(f"members must be at least 1. Received: members={members}")
     spec = get_spec(name)
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with pair data needs one of the Siamese models")
     if objective not in OBJECTIVES:
         raise ZooError(f"Unknown threshold objective. Received: objective={objective!r}; allowed: {list(OBJECTIVES)}")
-    keras.utils.set_random_seed(seed)
-    model = build(name, preset=preset, vocab_size=data.num_ids, **(config or {}))
-    compile_siamese(model, learning_rate=learning_rate, margin=margin, negatives=negatives, symmetric=symmetric)
+    models, runs = [], []
     started = time.perf_counter()
-    history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
-                  patience=patience, verbose=verbose,
-                  extra_callbacks=[DevPairMetrics(data.dev_index, data.dev_ids), CollapseWarning(model.loss.collapsed_value)])
+    for member in range(members):
+        keras.utils.set_random_seed(seed + member)
+        model = build(name, preset=preset, vocab_size=data.num_ids, **(config or {}))
+        compile_siamese(model, learning_rate=learning_rate, margin=margin, negatives=negatives, symmetric=symmetric)
+        history = fit(model, data.train_ds, data.val_ds, epochs=epochs, monitor=MONITOR, mode="max", patience=patience,
+                      workdir=Path(workdir) / f"member_{member}" if members > 1 else workdir, verbose=verbose,
+                      extra_callbacks=[DevPairMetrics(data.dev_index, data.dev_ids),
+                                       CollapseWarning(model.loss.collapsed_value)])
+        models.append(model)
+        runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])),
+                     "best_dev_roc_auc": round(max(history.get(MONITOR, [float("nan")])), 4), "history": history})
     seconds = time.perf_counter() - started
-    server = make_server(model, data.vocab, data.text_ids, workdir)
+    server = make_server(models, data.vocab, data.text_ids, workdir)
     scores = data.dev_index.similarities(embed_texts(server.embed, data.dev_index.texts))
     report = similarity_report(scores, data.dev_index.labels, objective=objective)
     server.tau.assign(report["calibrated"]["tau"])
@@ -544,10 +573,10 @@ def train_siamese(
         "metrics": dev_metrics(report),
         "data": data.info,
         "config": spec.config(preset, **(config or {}), vocab_size=data.num_ids),
-        "training": {"epochs_run": len(history.get("loss", [])), "parameters": model.count_params(),
-                     "learning_rate": learning_rate, "margin": margin,
-                     "negatives": list(negatives), "symmetric": symmetric, "seed": seed, "seconds": round(seconds, 1),
-                     "history": history},
+        "training": {"epochs_run": runs[0]["epochs_run"], "parameters": sum(m.count_params() for m in models),
+                     "learning_rate": learning_rate, "margin": margin, "negatives": list(negatives),
+                     "symmetric": symmetric, "seed": seed, "seconds": round(seconds, 1), "history": runs[0]["history"],
+                     **({"members": runs} if members > 1 else {})},
     }
     return export_siamese(server, base_dir=export_dir, name=name, card=card), report
 
