@@ -1,10 +1,36 @@
-"""One check applied to every registered model: build, call, train a step, round-trip."""
+"""Shared test helpers: one check for every registered model, tiny synthetic images and text, a zoo-free runner."""
 
 from __future__ import annotations
+
+import struct
 
 import numpy as np
 
 import zoo
+
+SONNET = ("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
+          "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date;\n") * 3
+
+
+def bars(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """8x8 gray images: class 0 a bright row, class 1 a bright column, class 2 a bright diagonal, on noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, count).astype(np.uint8)
+    images = rng.integers(0, 60, (count, 8, 8), dtype=np.uint8)
+    for image, label, k in zip(images, labels, rng.integers(1, 7, count)):
+        if label == 0:
+            image[k, :] = 255
+        elif label == 1:
+            image[:, k] = 255
+        else:
+            np.fill_diagonal(image, 255)
+    return images, labels
+
+
+def write_idx(path, array: np.ndarray) -> str:
+    """Writes `array` (uint8) as an IDX file, the MNIST format; returns the path as a string."""
+    path.write_bytes(bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes())
+    return str(path)
 
 
 def tiny_inputs(model, batch: int = 2, length: int = 5):

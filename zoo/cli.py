@@ -114,18 +114,33 @@ def _train_ner(args) -> None:
     _print_dev(report, path)
 
 
+def _tune(args, tune_fn, data, **options) -> tuple[Path, dict]:
+    """Runs a task's `tune_fn` with the `zoo tune` options; prints where the search lives and what won.
+
+    Args:
+        args: the parsed `zoo tune` arguments.
+        tune_fn: a task's `tune_*(name, data, ...) -> (export path, report, best hyperparameters)`.
+        data: the task's prepared data.
+        **options: task-specific keyword arguments (config, workdir, ...).
+
+    Returns:
+        (export path, report).
+    """
+    directory = Path(args.directory)
+    print(f"tuner state: {directory / args.name} (run the same command again to resume the search)")
+    path, report, best = tune_fn(
+        args.name, data, algorithm=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
+        directory=directory, export_dir=args.export_dir, preset=args.preset, seed=args.seed, **options,
+    )
+    print(f"best hyperparameters: {json.dumps(best)}")
+    return path, report
+
+
 def _tune_ner(args) -> None:
     from zoo.tasks.ner import tune_ner
 
-    data = _ner_data(args)
-    workdir = _workdir(args, args.name)
-    directory = Path(args.directory)
-    print(f"tuner state: {directory / args.name} (run the same command again to resume the search)")
-    path, report, best = tune_ner(
-        args.name, data, algorithm=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
-        directory=directory, export_dir=args.export_dir, workdir=workdir, seed=args.seed,
-    )
-    print(f"best hyperparameters: {json.dumps(best)}")
+    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    path, report = _tune(args, tune_ner, _ner_data(args), config=config, workdir=_workdir(args, args.name))
     _print_dev(report, path)
 
 
@@ -150,13 +165,26 @@ def _predict_ner(args) -> None:
             print(f"  {token:<20}{tag:<10}{score:.3f}")
 
 
+def _image_data(args, config: dict):
+    from zoo.tasks.image import model_input_shape, prepare_image_data, read_image_data
+
+    train, val, info = read_image_data(args.data, args.dev)
+    return prepare_image_data(train, val, input_shape=model_input_shape(args.name, train, config),
+                              batch_size=args.batch_size, seed=args.seed, info=info, **info["augmentation"])
+
+
+def _print_image_result(report: dict, path: Path) -> None:
+    from zoo.tasks.image import format_report
+
+    print(format_report(report))
+    print(f"exported: {path}")
+
+
 def _train_image(args) -> None:
-    from zoo.tasks.image import format_report, model_input_shape, prepare_image_data, read_image_data, train_image
+    from zoo.tasks.image import train_image
 
     config = _config_overrides(args.set)
-    train, val, info = read_image_data(args.data, args.dev)
-    data = prepare_image_data(train, val, input_shape=model_input_shape(args.name, train, config),
-                              batch_size=args.batch_size, seed=args.seed, info=info, **info["augmentation"])
+    data = _image_data(args, config)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train_image(
@@ -165,8 +193,17 @@ def _train_image(args) -> None:
     )
     print(f"pictures: {workdir}/{{training_curves,confusion_matrix,filters,activations}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    print(format_report(report))
-    print(f"exported: {path}")
+    _print_image_result(report, path)
+
+
+def _tune_image(args) -> None:
+    from zoo.tasks.image import tune_image
+
+    config = _config_overrides(args.set)
+    workdir = _workdir(args, args.name)
+    path, report = _tune(args, tune_image, _image_data(args, config), config=config, workdir=workdir)
+    print(f"pictures of the best model: {workdir}/{{confusion_matrix,filters,activations}}.png")
+    _print_image_result(report, path)
 
 
 def _evaluate_image(args) -> None:
@@ -189,13 +226,25 @@ def _predict_image(args) -> None:
         print(f"{result['path']}: {result['class']} ({result['probability']:.3f}; then {others})")
 
 
+def _lm_data(args, data_options: dict):
+    from zoo.tasks.language_model import prepare_lm_data, read_lm_data
+
+    train, val, info = read_lm_data(args.data, args.dev)
+    return prepare_lm_data(train, val, batch_size=args.batch_size, min_count=args.min_count, max_vocab=args.max_vocab,
+                           seed=args.seed, info=info, **data_options)
+
+
+def _print_lm_result(report: dict, path: Path) -> None:
+    print(f"validation: {report['val_loss']:.4f} nats per token, perplexity {report['val_perplexity']:.3f}")
+    print(f"sample: {report['sample']!r}")
+    print(f"exported: {path}")
+
+
 def _train_language_model(args) -> None:
-    from zoo.tasks.language_model import prepare_lm_data, read_lm_data, split_options, train_language_model
+    from zoo.tasks.language_model import split_options, train_language_model
 
     config, data_options, training = split_options(_config_overrides(args.set))
-    train, val, info = read_lm_data(args.data, args.dev)
-    data = prepare_lm_data(train, val, batch_size=args.batch_size, min_count=args.min_count, max_vocab=args.max_vocab,
-                           seed=args.seed, info=info, **data_options)
+    data = _lm_data(args, data_options)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train_language_model(
@@ -203,9 +252,15 @@ def _train_language_model(args) -> None:
         config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed, **training,
     )
     print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    print(f"validation: {report['val_loss']:.4f} nats per token, perplexity {report['val_perplexity']:.3f}")
-    print(f"sample: {report['sample']!r}")
-    print(f"exported: {path}")
+    _print_lm_result(report, path)
+
+
+def _tune_language_model(args) -> None:
+    from zoo.tasks.language_model import split_options, tune_language_model
+
+    config, data_options, training = split_options(_config_overrides(args.set))
+    path, report = _tune(args, tune_language_model, _lm_data(args, data_options), config=config, **training)
+    _print_lm_result(report, path)
 
 
 def _evaluate_language_model(args) -> None:
@@ -317,10 +372,10 @@ def _predict_siamese(args) -> None:
 # `evaluate`/`predict` on the task recorded in the export's model card.
 TASK_COMMANDS = {
     "ner": {"train": _train_ner, "tune": _tune_ner, "evaluate": _evaluate_ner, "predict": _predict_ner},
-    "image": {"train": _train_image, "evaluate": _evaluate_image, "predict": _predict_image},
+    "image": {"train": _train_image, "tune": _tune_image, "evaluate": _evaluate_image, "predict": _predict_image},
     "sentiment": {"train": _train_sentiment, "evaluate": _evaluate_sentiment, "predict": _predict_sentiment},
-    "language_model": {"train": _train_language_model, "evaluate": _evaluate_language_model,
-                       "predict": _predict_language_model},
+    "language_model": {"train": _train_language_model, "tune": _tune_language_model,
+                       "evaluate": _evaluate_language_model, "predict": _predict_language_model},
     "siamese": {"train": _train_siamese, "evaluate": _evaluate_siamese, "predict": _predict_siamese},
 }
 
@@ -329,7 +384,9 @@ def _task_command(task: str, command: str):
     try:
         return TASK_COMMANDS[task][command]
     except KeyError:
-        raise _user_error(f"`zoo {command}` does not support {task!r} models yet") from None
+        supported = sorted(name for name, commands in TASK_COMMANDS.items() if command in commands)
+        raise _user_error(f"`zoo {command}` does not support {task!r} models yet; it supports "
+                          f"{', '.join(supported)} models") from None
 
 
 def cmd_train(args) -> None:
@@ -395,6 +452,13 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
 
 
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set lstm_units=256 (language models: also data options "
+                             "level, mode, window and training options clip, clip_threshold, top_k)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
     parser.add_argument("--version", action="version", version=f"zoo {_version()}")
@@ -413,8 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a registered model on labelled files and export a SavedModel version.")
     _add_training_options(p)
     p.add_argument("--epochs", type=int, default=10, help="maximum epochs (early stopping may end sooner)")
-    p.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set lstm_units=256")
+    _add_config_options(p)
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--lr-decay", type=float, default=0.0,
                    help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")
@@ -431,8 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
-                       description="Search the model's declared space; rerunning the command resumes the search.")
+                       description="Search the model's declared space (NER: dev entity F1; images: validation "
+                                   "accuracy; language models: validation loss); rerunning the command resumes the "
+                                   "search. --preset and --set fix keys the space does not search.")
     _add_training_options(p)
+    _add_config_options(p)
     p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
     p.add_argument("--max-epochs", type=int, default=10, help="epochs per trial (hyperband's largest budget)")

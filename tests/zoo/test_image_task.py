@@ -4,7 +4,6 @@ import base64
 import io
 import json
 import os
-import struct
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ from PIL import Image
 from pipelines.errors import DataError
 from pipelines.images import read_images
 from pipelines.readers.image_set import ImageSet
+from tests.helpers import bars, write_idx
 from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.export import read_card
@@ -31,26 +31,6 @@ from zoo.tasks.image import (
     read_image_data,
     train_image,
 )
-
-
-def bars(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """8x8 gray images: class 0 a bright row, class 1 a bright column, class 2 a bright diagonal, on noise."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, count).astype(np.uint8)
-    images = rng.integers(0, 60, (count, 8, 8), dtype=np.uint8)
-    for image, label, k in zip(images, labels, rng.integers(1, 7, count)):
-        if label == 0:
-            image[k, :] = 255
-        elif label == 1:
-            image[:, k] = 255
-        else:
-            np.fill_diagonal(image, 255)
-    return images, labels
-
-
-def write_idx(path, array: np.ndarray) -> str:
-    path.write_bytes(bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes())
-    return str(path)
 
 
 def png(array: np.ndarray, mode: str | None = None) -> bytes:

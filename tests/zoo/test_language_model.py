@@ -11,7 +11,7 @@ import tensorflow as tf
 
 import zoo
 from pipelines.language_model import lm_vocabulary
-from tests.helpers import run_without_zoo
+from tests.helpers import SONNET, run_without_zoo
 from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.export import read_card
@@ -26,8 +26,7 @@ from zoo.tasks.language_model import (
 )
 from zoo.training import fit
 
-TEXT = ("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
-        "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date;\n") * 3
+TEXT = SONNET
 SCORED = ["Thou art more lovely", "a summer's day", "Zoë?"]
 
 

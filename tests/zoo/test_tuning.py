@@ -1,9 +1,13 @@
-"""keras-tuner glue: the declared space, a 2-trial search, resuming, exporting the best model."""
+"""keras-tuner glue: the declared space, a 2-trial search, resuming, exporting the best model; `zoo tune`."""
+
+import json
 
 import keras_tuner as kt
 import pytest
 
 import zoo
+from tests.helpers import SONNET, bars, write_idx
+from zoo.cli import TASK_COMMANDS, main
 from zoo.export import read_card
 from zoo.tasks.ner import compile_tagger, tune_ner
 from zoo.tuning import ZooHyperModel, make_tuner
@@ -54,3 +58,78 @@ def test_crf_tagger_tunes_on_dev_f1(synthetic_sentences, tmp_path):
     assert set(best) >= {"char_filters", "lstm_units", "learning_rate"}
     (trial,) = (tmp_path / "tuning" / "bilstm_crf_ner").glob("trial_*/trial.json")
     assert '"val_f1"' in trial.read_text()  # dev entity F1 is logged for the objective
+
+
+# ----------------------------------------------------------------------------- `zoo tune` for other tasks
+
+
+def _tune_twice(args: list[str], tuning, capsys) -> tuple[dict, list[str]]:
+    """Runs `zoo tune` twice with the same directory; checks the second run reloads the 2 finished trials.
+
+    Returns the best hyperparameters the first run printed and the second run's output lines.
+    """
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    best = json.loads(first.split("best hyperparameters: ")[1].splitlines()[0])
+    trials = {p: p.stat().st_mtime_ns for p in tuning.glob("trial_*/trial.json")}
+    assert len(trials) == 2 and first.count("Running Trial #") == 2
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert "Running Trial" not in again and f"best hyperparameters: {json.dumps(best)}" in again
+    assert {p: p.stat().st_mtime_ns for p in tuning.glob("trial_*/trial.json")} == trials
+    return best, again.splitlines()
+
+
+def _tune_args(name: str, data: str, tmp_path) -> list[str]:
+    return ["tune", name, "--data", data, "--tuner", "random", "--max-trials", "2", "--max-epochs", "1",
+            "--batch-size", "32", "--preset", "tiny", "--directory", str(tmp_path / "tuning"),
+            "--export-dir", str(tmp_path / "saved"), "--workdir", str(tmp_path / "work")]
+
+
+def test_cli_tunes_an_image_classifier_on_val_accuracy_and_resumes(tmp_path, capsys):
+    images, labels = bars(120, seed=0)
+    data = f"idx:{write_idx(tmp_path / 'images', images)},{write_idx(tmp_path / 'labels', labels)}"
+    best, again = _tune_twice(_tune_args("cnn_classifier", data, tmp_path), tmp_path / "tuning" / "cnn_classifier",
+                              capsys)
+    assert again[-1] == f"exported: {tmp_path / 'saved' / 'cnn_classifier' / '2'}"  # versioned like `zoo train`
+    card = read_card(tmp_path / "saved" / "cnn_classifier" / "1")
+    assert card["task"] == "image" and card["tuning"]["best_hyperparameters"] == best
+    assert card["tuning"]["objective"] == "val_accuracy (max)"
+    assert card["config"]["filters"] == [best["base_filters"], 2 * best["base_filters"]]
+    assert card["config"]["input_shape"] == [8, 8, 1] and card["num_classes"] == 3
+    assert 0 <= card["metrics"]["val_accuracy"] <= 1 and (tmp_path / "work" / "confusion_matrix.png").exists()
+
+
+def test_cli_tunes_a_language_model_on_val_loss_and_resumes(tmp_path, capsys):
+    (tmp_path / "sonnet.txt").write_text(SONNET, encoding="utf-8")
+    data = f"text:{tmp_path / 'sonnet.txt'}"
+    args = [*_tune_args("gru_lm", data, tmp_path), "--set", "window=16", "--set", "top_k=3"]
+    best, again = _tune_twice(args, tmp_path / "tuning" / "gru_lm", capsys)
+    assert again[-1] == f"exported: {tmp_path / 'saved' / 'gru_lm' / '2'}"
+    card = read_card(tmp_path / "saved" / "gru_lm" / "1")
+    assert card["task"] == "language_model" and card["tuning"]["best_hyperparameters"] == best
+    assert card["tuning"]["objective"] == "val_loss (min)"
+    assert {k: card["config"][k] for k in ("units", "num_layers", "residual")} == {
+        k: best[k] for k in ("units", "num_layers", "residual")}
+    assert card["data"]["window"] == 16 and card["top_k"] == 3
+    assert card["training"]["learning_rate"] == best["learning_rate"]
+    assert card["metrics"]["val_loss"] > 0
+
+
+def test_fixing_a_searched_key_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "sonnet.txt").write_text(SONNET, encoding="utf-8")
+    args = _tune_args("gru_lm", f"text:{tmp_path / 'sonnet.txt'}", tmp_path) + ["--set", "units=8"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: ['units'] of 'gru_lm' are searched by `zoo tune`") and err.count("\n") == 1
+    assert not (tmp_path / "tuning").exists()
+
+
+def test_tune_names_the_tasks_it_supports_for_one_it_does_not(monkeypatch, capsys):
+    # Which tasks still lack `zoo tune` changes as they are wired, so the test takes it away from one.
+    monkeypatch.delitem(TASK_COMMANDS["image"], "tune")
+    assert main(["tune", "cnn_classifier", "--data", "idx:no,files"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: `zoo tune` does not support 'image' models yet; it supports ")
+    assert "language_model" in err and "ner" in err and "image" not in err.split("supports")[1]
+    assert err.count("\n") == 1

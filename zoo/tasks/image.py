@@ -357,17 +357,35 @@ def train_image(
     history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
                   patience=patience, verbose=verbose)
     seconds = time.perf_counter() - started
-    classifier = ImageClassifier(model, data.train.class_names)
-    report = classification_report(*predict_dataset(classifier.serve_pixels, data.val_ds), data.train.class_names)
-    pictures = _save_validation_pictures(model, data, report, workdir)
-    card = {
-        "model": name, "data": data.info, "config": spec.config(preset, **config),
-        "metrics": {"val_accuracy": round(report["accuracy"], 4)},
+    return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
+        "config": spec.config(preset, **config),
         "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate,
                      "schedule": f"linear warm-up {warmup_epochs} epoch(s), cosine decay to 0 over {epochs} epochs",
                      "weight_decay": weight_decay, "seed": seed, "seconds": round(seconds, 1),
-                     "parameters": model.count_params(), "history": history, "pictures": pictures},
-    }
+                     "parameters": model.count_params(), "history": history},
+    })
+
+
+def export_and_score(model: keras.Model, data: ImageData, *, name: str, export_dir: str | os.PathLike,
+                     workdir: str | os.PathLike, extra_card: dict) -> tuple[Path, dict]:
+    """Scores a trained classifier on validation through the serving graph, draws its pictures into
+    `workdir` and exports it with the scores.
+
+    Args:
+        model: the trained classifier.
+        data: what it was trained from.
+        name: the registered model name; the export is the next version of `export_dir/name`.
+        extra_card: model-card entries (e.g. `config`, and `training` or `tuning`).
+
+    Returns:
+        (export path, validation report).
+    """
+    classifier = ImageClassifier(model, data.train.class_names)
+    report = classification_report(*predict_dataset(classifier.serve_pixels, data.val_ds), data.train.class_names)
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    pictures = _save_validation_pictures(model, data, report, workdir)
+    card = {"model": name, "data": data.info, "metrics": {"val_accuracy": round(report["accuracy"], 4)},
+            "pictures": pictures, **extra_card}
     return export_classifier(classifier, base_dir=export_dir, name=name, card=card), report
 
 
@@ -379,3 +397,39 @@ def _save_validation_pictures(model: keras.Model, data: ImageData, report: dict,
         Path(workdir) / "confusion_matrix.png", title="validation")}
     first_image = next(iter(data.val_ds.unbatch().take(1)))[0].numpy()
     return {**pictures, **save_pictures(model, first_image, workdir)}
+
+
+def tune_image(name: str, data: ImageData, *, workdir: str | os.PathLike,
+               export_dir: str | os.PathLike = "saved_models", config: dict | None = None,
+               **search) -> tuple[Path, dict, dict]:
+    """Searches a classifier's space on validation accuracy and exports the best model.
+
+    Trials train with Adam at the searched constant learning rate (no warm-up or cosine schedule:
+    trials of different lengths would get different schedules).
+
+    Args:
+        name: a registered image model.
+        data: from `prepare_image_data`; its input shape and class count are fixed.
+        workdir: the best model's validation pictures.
+        export_dir: the export is the next version of `export_dir/name`.
+        config: fixes keys the space does not search.
+        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
+            seed, verbose); the same directory resumes the search.
+
+    Returns:
+        (export path, validation report, best hyperparameters).
+    """
+    import keras_tuner as kt
+
+    from zoo.tuning import run_search
+
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model, not an image classifier")
+    fixed = {**(config or {}), "input_shape": list(data.input_shape), "num_classes": len(data.train.class_names)}
+    result = run_search(
+        name, fixed, compile_classifier, data.train_ds, data.val_ds, objective=kt.Objective(MONITOR, "max"), **search,
+    )
+    path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
+                                    extra_card={"config": result.config, "tuning": result.summary})
+    return path, report, result.hyperparameters

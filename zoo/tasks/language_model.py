@@ -81,10 +81,7 @@ def compile_language_model(
             None does not clip.
         clip_threshold: the norm or value bound.
     """
-    if clip is not None and clip not in CLIPPING:
-        raise ValueError(f"Unknown gradient clipping. Received: clip={clip!r}; allowed: {[*CLIPPING, None]}")
-    if clip is not None and not clip_threshold > 0:
-        raise ValueError(f"clip_threshold must be > 0. Received: clip_threshold={clip_threshold}")
+    check_clipping(clip, clip_threshold)
     clipping = {"norm": {"global_clipnorm": clip_threshold}, "value": {"clipvalue": clip_threshold}}.get(clip, {})
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, **clipping),
@@ -92,6 +89,14 @@ def compile_language_model(
         metrics=[Perplexity()],
     )
     return model
+
+
+def check_clipping(clip: str | None, clip_threshold: float) -> None:
+    """Raises `ValueError` for a `clip` that is not "norm", "value" or None, or a bound that is not > 0."""
+    if clip is not None and clip not in CLIPPING:
+        raise ValueError(f"Unknown gradient clipping. Received: clip={clip!r}; allowed: {[*CLIPPING, None]}")
+    if clip is not None and not clip_threshold > 0:
+        raise ValueError(f"clip_threshold must be > 0. Received: clip_threshold={clip_threshold}")
 
 
 # ----------------------------------------------------------------------------- data
@@ -360,22 +365,27 @@ def train_language_model(
     history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=workdir, monitor=MONITOR,
                   patience=patience, extra_callbacks=extra_callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
-    if not all(np.isfinite(w).all() for w in model.get_weights()):
-        raise ZooError(f"training diverged (NaN loss) before any good epoch; nothing exported. Lower the learning "
-                       f"rate or clip gradients (clip={clip!r}, clip_threshold={clip_threshold}).")
+    check_finite(model, clip=clip, clip_threshold=clip_threshold)
     training = {"epochs_run": len(history.get("loss", [])), "learning_rate": _describe(learning_rate), "clip": clip,
                 "clip_threshold": clip_threshold, "seed": seed, "seconds": round(seconds, 1), "history": history}
     return export_trained(model, data, name=name, export_dir=export_dir, top_k=top_k, seed=seed,
                           config=spec.config(preset, **(config or {}), vocab_size=len(data.vocab)), training=training)
 
 
+def check_finite(model: keras.Model, *, clip: str | None, clip_threshold: float) -> None:
+    """Raises `ZooError` when a weight is NaN or infinite: training diverged and there is nothing to export."""
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        raise ZooError(f"training diverged (NaN loss) before any good epoch; nothing exported. Lower the learning "
+                       f"rate or clip gradients (clip={clip!r}, clip_threshold={clip_threshold}).")
+
+
 def export_trained(model: keras.Model, data: LanguageModelData, *, name: str, export_dir: str | os.PathLike,
                    config: dict, training: dict, top_k: int = 0, seed: int = 0,
-                   metrics: dict | None = None) -> tuple[Path, dict]:
+                   metrics: dict | None = None, extra_card: dict | None = None) -> tuple[Path, dict]:
     """Scores a trained model on validation, samples from it and exports it; returns (export path, report).
 
     `metrics`, when given, are recorded instead of the validation scores (for a model that was
-    trained on its validation text too).
+    trained on its validation text too); `extra_card` adds model-card entries (e.g. `tuning`).
     """
     if metrics is None:
         with quiet_dataset_warnings():
@@ -383,8 +393,63 @@ def export_trained(model: keras.Model, data: LanguageModelData, *, name: str, ex
         metrics = {"val_loss": round(float(val_loss), 4), "val_perplexity": round(float(np.exp(val_loss)), 3)}
     graph = LanguageModelGraph(model, data.vocab, level=data.level, mode=data.mode, top_k=top_k)
     sample = graph.generate_seeded(tf.constant([""]), 200, 0.8, top_k, seed)["text"].numpy()[0].decode("utf-8")
-    card = {"model": name, "metrics": metrics, "data": data.info, "config": config, "training": training}
+    card = {"model": name, "metrics": metrics, "data": data.info, "config": config, "training": training,
+            **(extra_card or {})}
     return export_language_model(graph, base_dir=export_dir, name=name, card=card), {**metrics, "sample": sample}
+
+
+def tune_language_model(
+    name: str,
+    data: LanguageModelData,
+    *,
+    export_dir: str | os.PathLike = "saved_models",
+    config: dict | None = None,
+    clip: str | None = "norm",
+    clip_threshold: float = 5.0,
+    top_k: int = 0,
+    seed: int = 0,
+    **search,
+) -> tuple[Path, dict, dict]:
+    """Searches a language model's space on validation loss (nats per token) and exports the best model.
+
+    Args:
+        name: a registered language model.
+        data: from `prepare_lm_data`; its vocabulary size is fixed.
+        export_dir: the export is the next version of `export_dir/name`.
+        config: fixes keys the space does not search.
+        clip, clip_threshold: gradient clipping of every trial (see `compile_language_model`).
+        top_k: the export's default sampling cut-off.
+        seed: the search's seed and the export's sample's.
+        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
+            verbose); the same directory resumes the search.
+
+    Returns:
+        (export path, validation report with a sample, best hyperparameters).
+    """
+    import functools
+
+    import keras_tuner as kt
+
+    from zoo.tuning import run_search
+
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model, not a language model")
+    try:
+        check_clipping(clip, clip_threshold)
+    except ValueError as error:  # a bad option from the command line: one line, no traceback
+        raise ZooError(str(error)) from None
+    compile_fn = functools.partial(compile_language_model, clip=clip, clip_threshold=clip_threshold)
+    result = run_search(
+        name, {**(config or {}), "vocab_size": len(data.vocab)}, compile_fn, data.train_ds, data.val_ds,
+        objective=kt.Objective(MONITOR, "min"), callbacks=[keras.callbacks.TerminateOnNaN()], seed=seed, **search,
+    )
+    check_finite(result.model, clip=clip, clip_threshold=clip_threshold)
+    training = {"learning_rate": result.hyperparameters["learning_rate"], "clip": clip,
+                "clip_threshold": clip_threshold, "seed": seed}
+    path, report = export_trained(result.model, data, name=name, export_dir=export_dir, config=result.config,
+                                  training=training, top_k=top_k, seed=seed, extra_card={"tuning": result.summary})
+    return path, report, result.hyperparameters
 
 
 def _describe(learning_rate):

@@ -33,7 +33,7 @@ from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.registry import build, get_spec
-from zoo.training import fit, quiet_dataset_warnings
+from zoo.training import fit
 
 TASK = "ner"
 MONITOR = "val_f1"
@@ -473,41 +473,24 @@ def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[list[
     return results
 
 
-def tune_ner(
-    name: str,
-    data: NerData,
-    *,
-    algorithm: str = "hyperband",
-    max_trials: int = 10,
-    max_epochs: int = 10,
-    directory: str | os.PathLike,
-    export_dir: str | os.PathLike = "saved_models",
-    workdir: str | os.PathLike,
-    seed: int = 0,
-    verbose: int | str = "auto",
-) -> tuple[Path, dict, dict]:
-    """Searches the model's space on dev F1, exports the best model; returns (path, dev report, best hp)."""
+def tune_ner(name: str, data: NerData, *, workdir: str | os.PathLike, export_dir: str | os.PathLike = "saved_models",
+             config: dict | None = None, **search) -> tuple[Path, dict, dict]:
+    """Searches the model's space on dev F1, exports the best model; returns (path, dev report, best hp).
+
+    `config` fixes keys the space does not search; `**search` are `zoo.tuning.run_search`'s options
+    (directory, algorithm, max_trials, max_epochs, preset, seed, verbose).
+    """
     import keras_tuner as kt
 
-    from zoo.tuning import ZooHyperModel, make_tuner
+    from zoo.tuning import run_search
 
     spec = get_spec(name)
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model, not an NER tagger")
-    keras.utils.set_random_seed(seed)
-    fixed = data.sizes()
-    tuner = make_tuner(
-        ZooHyperModel(spec, fixed, compile_tagger), algorithm=algorithm, objective=kt.Objective(MONITOR, "max"),
-        directory=directory, project_name=name, max_trials=max_trials, max_epochs=max_epochs, seed=seed,
+    result = run_search(
+        name, {**(config or {}), **data.sizes()}, compile_tagger, data.train_ds, data.dev_ds,
+        objective=kt.Objective(MONITOR, "max"), callbacks=[DevF1(data, workdir)], **search,
     )
-    stop = keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=2)
-    with quiet_dataset_warnings():
-        tuner.search(data.train_ds, validation_data=data.dev_ds, epochs=max_epochs, verbose=verbose,
-                     callbacks=[DevF1(data, workdir), stop])
-        best_hp = tuner.get_best_hyperparameters(1)[0].values
-        model = tuner.get_best_models(1)[0]
-    path, report = export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
-        "config": {**spec.config(**{k: v for k, v in best_hp.items() if k in spec.defaults}), **fixed},
-        "tuning": {"algorithm": algorithm, "best_hyperparameters": best_hp, "directory": str(directory)},
-    })
-    return path, report, best_hp
+    path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
+                                    extra_card={"config": result.config, "tuning": result.summary})
+    return path, report, result.hyperparameters
