@@ -1,4 +1,4 @@
-"""Sentiment accuracy on the NLTK tweets and on SST-2, for `sentiment_dnn` and `sentiment_birnn`.
+"""Sentiment accuracy on the NLTK tweets and on SST-2, for `sentiment_dnn`, `sentiment_cnn` and `sentiment_birnn`.
 
 Run from the repository root (about half an hour on 2 shared cores):
 
@@ -38,11 +38,13 @@ DEFAULT_OUT = ROOT / "benchmarks/results"
 MODELS = {
     "tweets": {
         "sentiment_dnn": {"embedding_dim": 64, "hidden_units": [64], "dropout": 0.0},
+        "sentiment_cnn": {"embedding_dim": 64, "filters": 32, "kernel_sizes": [1, 2, 3], "dropout": 0.25},
         "sentiment_birnn": {"embedding_dim": 64, "units": 32, "cell": "gru", "pooling": "max", "hidden_units": [],
                             "dropout": 0.25},
     },
     "sst2": {
         "sentiment_dnn": {"embedding_dim": 64, "hidden_units": [64], "dropout": 0.25},
+        "sentiment_cnn": {"embedding_dim": 300, "filters": 100, "kernel_sizes": [3, 4, 5], "dropout": 0.5},
         "sentiment_birnn": {"embedding_dim": 300, "units": 128, "cell": "lstm", "pooling": "max", "hidden_units": [],
                             "dropout": 0.5},
     },
@@ -61,8 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sst2", type=Path, default=DATASETS / "sst2/train.tsv.gz", help="GLUE SST-2 train.tsv(.gz)")
     parser.add_argument("--sst2-official-dev", type=Path, help="GLUE SST-2 dev.tsv, scored when given")
     parser.add_argument("--datasets", nargs="+", choices=["tweets", "sst2"], default=["tweets", "sst2"])
-    parser.add_argument("--models", nargs="+", choices=["sentiment_dnn", "sentiment_birnn"],
-                        default=["sentiment_dnn", "sentiment_birnn"])
+    parser.add_argument("--models", nargs="+", choices=list(MODELS["sst2"]), default=list(MODELS["sst2"]))
     parser.add_argument("--seed", type=int, default=0, help="weights and shuffling (the splits are fixed)")
     parser.add_argument("--export-dir", type=Path, default=ROOT / "saved_models")
     parser.add_argument("--workdir", type=Path, default=ROOT / "runs" / "benchmark_sentiment")

@@ -12,6 +12,32 @@ SONNET = ("Shall I compare thee to a summer's day?\nThou art more lovely and mor
           "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date;\n") * 3
 
 
+TWEETS_HEADER = "tweet_id, tweet_time, tweet_author, tweet_author_id,    tweet_language, tweet_geo, tweet_text\n"
+
+
+def write_tweets(path, texts):
+    """A `twitter_samples` CSV export of `texts` (header ends in LF, rows in CRLF); returns `path`."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(TWEETS_HEADER)
+        writer = csv.writer(f, lineterminator="\r\n")
+        writer.writerows([i, "Fri Jul 24", "user", i, "en", "", text] for i, text in enumerate(texts))
+    return path
+
+
+def emoticon_tweets(root, *, per_class: int = 60, seed: int = 0):
+    """Positive and negative synthetic tweet files in `root`; only the emoticon tells them apart."""
+    rng = np.random.default_rng(seed)
+    words = ["the", "day", "game", "show", "trip", "food", "news", "team", "@fan", "#tbt"]
+
+    def tweets(faces):
+        return [f"{rng.choice(words)} {rng.choice(words)} {rng.choice(faces)}" for _ in range(per_class)]
+
+    return (write_tweets(root / "pos.csv", tweets([":)", ":-)", ":D", "<3"])),
+            write_tweets(root / "neg.csv", tweets([":(", ":-(", ":'(", "</3"])))
+
+
 def bars(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """8x8 gray images: class 0 a bright row, class 1 a bright column, class 2 a bright diagonal, on noise."""
     rng = np.random.default_rng(seed)

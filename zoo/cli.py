@@ -82,6 +82,14 @@ def cmd_info(args) -> None:
     print(f"total parameters: {model.count_params():,}")
 
 
+def _print_result(task: str, report: dict, path: Path) -> None:
+    """A classifier's dev/validation report (its task module's `format_report`) and where it was exported."""
+    import importlib
+
+    print(importlib.import_module(f"zoo.tasks.{task}").format_report(report))
+    print(f"exported: {path}")
+
+
 def _ner_data(args):
     from zoo.tasks.ner import prepare_ner_data, read_ner_data
 
@@ -89,13 +97,6 @@ def _ner_data(args):
     return prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
                             seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
                             max_length=args.max_length, info=info)
-
-
-def _print_dev(report: dict, path: Path) -> None:
-    from zoo.tasks.ner import format_report
-
-    print(format_report(report))
-    print(f"exported: {path}")
 
 
 def _train_ner(args) -> None:
@@ -111,7 +112,7 @@ def _train_ner(args) -> None:
         patience=args.patience, seed=args.seed,
     )
     print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_dev(report, path)
+    _print_result("ner", report, path)
 
 
 def _tune(args, tune_fn, data, **options) -> tuple[Path, dict]:
@@ -141,7 +142,7 @@ def _tune_ner(args) -> None:
 
     config = _config_overrides(args.set)  # a bad option fails before the data is read
     path, report = _tune(args, tune_ner, _ner_data(args), config=config, workdir=_workdir(args, args.name))
-    _print_dev(report, path)
+    _print_result("ner", report, path)
 
 
 def _evaluate_ner(args) -> None:
@@ -173,13 +174,6 @@ def _image_data(args, config: dict):
                               batch_size=args.batch_size, seed=args.seed, info=info, **info["augmentation"])
 
 
-def _print_image_result(report: dict, path: Path) -> None:
-    from zoo.tasks.image import format_report
-
-    print(format_report(report))
-    print(f"exported: {path}")
-
-
 def _train_image(args) -> None:
     from zoo.tasks.image import train_image
 
@@ -193,7 +187,7 @@ def _train_image(args) -> None:
     )
     print(f"pictures: {workdir}/{{training_curves,confusion_matrix,filters,activations}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_image_result(report, path)
+    _print_result("image", report, path)
 
 
 def _tune_image(args) -> None:
@@ -203,7 +197,7 @@ def _tune_image(args) -> None:
     workdir = _workdir(args, args.name)
     path, report = _tune(args, tune_image, _image_data(args, config), config=config, workdir=workdir)
     print(f"pictures of the best model: {workdir}/{{confusion_matrix,filters,activations}}.png")
-    _print_image_result(report, path)
+    _print_result("image", report, path)
 
 
 def _evaluate_image(args) -> None:
@@ -283,13 +277,19 @@ def _predict_language_model(args) -> None:
         print(prompt + text)
 
 
+def _sentiment_data(args):
+    from zoo.tasks.sentiment import prepare_sentiment_data, read_sentiment_data
+
+    train, dev, info = read_sentiment_data(args.data, args.dev)
+    return prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
+                                  max_vocab=args.max_vocab, info=info)
+
+
 def _train_sentiment(args) -> None:
-    from zoo.tasks.sentiment import format_report, prepare_sentiment_data, read_sentiment_data, train_sentiment
+    from zoo.tasks.sentiment import train_sentiment
 
     config = _config_overrides(args.set)  # a bad option fails before the data is read
-    train, dev, info = read_sentiment_data(args.data, args.dev)
-    data = prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
-                                  max_vocab=args.max_vocab, info=info)
+    data = _sentiment_data(args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train_sentiment(
@@ -298,8 +298,17 @@ def _train_sentiment(args) -> None:
     )
     print(f"pictures: {workdir}/{{training_curves,confusion_matrix}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    print(format_report(report))
-    print(f"exported: {path}")
+    _print_result("sentiment", report, path)
+
+
+def _tune_sentiment(args) -> None:
+    from zoo.tasks.sentiment import tune_sentiment
+
+    config = _config_overrides(args.set)
+    workdir = _workdir(args, args.name)
+    path, report = _tune(args, tune_sentiment, _sentiment_data(args), config=config, workdir=workdir)
+    print(f"dev confusion matrix of the best model: {workdir}/confusion_matrix.png")
+    _print_result("sentiment", report, path)
 
 
 def _evaluate_sentiment(args) -> None:
@@ -373,7 +382,8 @@ def _predict_siamese(args) -> None:
 TASK_COMMANDS = {
     "ner": {"train": _train_ner, "tune": _tune_ner, "evaluate": _evaluate_ner, "predict": _predict_ner},
     "image": {"train": _train_image, "tune": _tune_image, "evaluate": _evaluate_image, "predict": _predict_image},
-    "sentiment": {"train": _train_sentiment, "evaluate": _evaluate_sentiment, "predict": _predict_sentiment},
+    "sentiment": {"train": _train_sentiment, "tune": _tune_sentiment, "evaluate": _evaluate_sentiment,
+                  "predict": _predict_sentiment},
     "language_model": {"train": _train_language_model, "tune": _tune_language_model,
                        "evaluate": _evaluate_language_model, "predict": _predict_language_model},
     "siamese": {"train": _train_siamese, "evaluate": _evaluate_siamese, "predict": _predict_siamese},
@@ -495,8 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
                        description="Search the model's declared space (NER: dev entity F1; images: validation "
-                                   "accuracy; language models: validation loss); rerunning the command resumes the "
-                                   "search. --preset and --set fix keys the space does not search.")
+                                   "accuracy; sentiment: dev accuracy; language models: validation loss); rerunning "
+                                   "the command resumes the search. --preset and --set fix keys the space does not search.")
     _add_training_options(p)
     _add_config_options(p)
     p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")

@@ -1,6 +1,5 @@
 """Sentiment: the two models, the CLI end to end, and the export contract (zoo-free reload, ops, REST)."""
 
-import csv
 import json
 import os
 import subprocess
@@ -15,36 +14,21 @@ import tensorflow as tf
 import zoo
 from pipelines.errors import DataError
 from pipelines.sentiment import sentiment_vocabulary
+from tests.helpers import emoticon_tweets
 from zoo.cli import main
 from zoo.export import read_card
 from zoo.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
+from zoo.layers.multi_width_conv import MultiWidthConv1D
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
 from zoo.tasks.sentiment import export_classifier, make_classifier, read_sentiment_data, sentiment_report
 
-HEADER = "tweet_id, tweet_time, tweet_author, tweet_author_id,    tweet_language, tweet_geo, tweet_text\n"
 TEXTS = ["what a day :-)", "lost the game :(", "", "Zoë ❤️ Zürich @zoe http://t.co/x :D"]
-
-
-def _write_tweets(path, texts):
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(HEADER)
-        writer = csv.writer(f, lineterminator="\r\n")
-        writer.writerows([i, "Fri Jul 24", "user", i, "en", "", text] for i, text in enumerate(texts))
-    return path
 
 
 @pytest.fixture(scope="module")
 def tweet_files(tmp_path_factory):
     """60 positive and 60 negative synthetic tweets; only the emoticon tells them apart."""
-    root = tmp_path_factory.mktemp("tweets")
-    rng = np.random.default_rng(0)
-    words = ["the", "day", "game", "show", "trip", "food", "news", "team", "@fan", "#tbt"]
-
-    def tweets(faces):
-        return [f"{rng.choice(words)} {rng.choice(words)} {rng.choice(faces)}" for _ in range(60)]
-
-    return (_write_tweets(root / "pos.csv", tweets([":)", ":-)", ":D", "<3"])),
-            _write_tweets(root / "neg.csv", tweets([":(", ":-(", ":'(", "</3"])))
+    return emoticon_tweets(tmp_path_factory.mktemp("tweets"))
 
 
 @pytest.fixture(scope="module")
@@ -143,12 +127,26 @@ def test_masked_max_pooling_ignores_padding():
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled), [[3.0, 5.0], [0.0, 0.0]])
 
 
-@pytest.mark.parametrize("name", ["sentiment_dnn", "sentiment_birnn"])
+@pytest.mark.parametrize("name", ["sentiment_dnn", "sentiment_cnn", "sentiment_birnn"])
 def test_padding_does_not_change_the_prediction(name):
     model = zoo.build(name, preset="tiny", vocab_size=10, num_classes=2)
     short = model(np.array([[4, 7, 3]], dtype="int32"))
     padded = model(np.array([[4, 7, 3, 0, 0, 0]], dtype="int32"))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(short), keras.ops.convert_to_numpy(padded), rtol=1e-5)
+
+
+def test_multi_width_convolutions_see_ngrams_and_skip_padding():
+    """One width-2 filter that sums its window: the best bigram of [1, 2, 5] is 2 + 5 = 7; with "same"
+    padding the last step sees 5 + 0 (zeroed padding, not the padded row's 9). A row of padding gives 0."""
+    layer = MultiWidthConv1D(filters=1, kernel_sizes=[2], activation="linear")
+    x = np.array([[[1.0], [2.0], [5.0], [9.0]], [[3.0], [3.0], [3.0], [3.0]]], dtype="float32")
+    layer.build(x.shape)
+    layer.convs[0].set_weights([np.ones((2, 1, 1), "float32"), np.zeros(1, "float32")])
+    pooled = layer(x, mask=np.array([[True, True, True, False], [False] * 4]))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pooled), [[7.0], [0.0]])
+    assert MultiWidthConv1D.from_config(layer.get_config()).kernel_sizes == [2]
+    with pytest.raises(ValueError, match="kernel_sizes=\\[\\]"):
+        MultiWidthConv1D(kernel_sizes=[])
 
 
 @pytest.mark.parametrize("name, config, message", [

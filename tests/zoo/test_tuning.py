@@ -6,7 +6,7 @@ import keras_tuner as kt
 import pytest
 
 import zoo
-from tests.helpers import SONNET, bars, write_idx
+from tests.helpers import SONNET, bars, emoticon_tweets, write_idx
 from zoo.cli import TASK_COMMANDS, main
 from zoo.export import read_card
 from zoo.tasks.ner import compile_tagger, tune_ner
@@ -133,3 +133,16 @@ def test_tune_names_the_tasks_it_supports_for_one_it_does_not(monkeypatch, capsy
     assert err.startswith("zoo: error: `zoo tune` does not support 'image' models yet; it supports ")
     assert "language_model" in err and "ner" in err and "image" not in err.split("supports")[1]
     assert err.count("\n") == 1
+
+
+def test_cli_tunes_a_sentiment_classifier_on_dev_accuracy_and_resumes(tmp_path, capsys):
+    pos, neg = emoticon_tweets(tmp_path, per_class=40)
+    args = _tune_args("sentiment_dnn", f"tweets:{pos},{neg}", tmp_path)
+    best, again = _tune_twice(args, tmp_path / "tuning" / "sentiment_dnn", capsys)
+    assert again[-1] == f"exported: {tmp_path / 'saved' / 'sentiment_dnn' / '2'}"
+    card = read_card(tmp_path / "saved" / "sentiment_dnn" / "1")
+    assert card["task"] == "sentiment" and card["tuning"]["best_hyperparameters"] == best
+    assert card["tuning"]["objective"] == "val_accuracy (max)"
+    assert card["config"]["embedding_dim"] == best["embedding_dim"] and card["config"]["hidden_units"] == [
+        best["hidden_units"]]
+    assert 0 <= card["metrics"]["dev_accuracy"] <= 1 and (tmp_path / "work" / "confusion_matrix.png").exists()

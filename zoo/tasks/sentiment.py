@@ -264,27 +264,81 @@ def train_sentiment(
     Returns (export path, dev report); `workdir` gets checkpoints, logs, `training_curves.png`
     and `confusion_matrix.png` (dev).
     """
-    from zoo.plots import plot_confusion_matrix
-
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with sentiment data needs a sentiment model")
+    spec = _sentiment_spec(name)
     keras.utils.set_random_seed(seed)
-    sizes = {"vocab_size": len(data.vocab), "num_classes": len(CLASS_NAMES)}
+    sizes = _sizes(data)
     model = build(name, preset=preset, **sizes, **(config or {}))
     compile_sentiment(model, learning_rate=learning_rate)
     started = time.perf_counter()
     history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
                   patience=patience, verbose=verbose)
-    seconds = time.perf_counter() - started
+    training = {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
+                "seconds": round(time.perf_counter() - started, 1), "parameters": model.count_params(),
+                "history": history}
+    return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir,
+                            extra_card={"config": spec.config(preset, **sizes, **(config or {})), "training": training})
+
+
+def tune_sentiment(name: str, data: SentimentData, *, workdir: str | os.PathLike,
+                   export_dir: str | os.PathLike = "saved_models", config: dict | None = None,
+                   **search) -> tuple[Path, dict, dict]:
+    """Searches a classifier's space on dev accuracy and exports the best model.
+
+    Args:
+        name: a registered sentiment model.
+        data: from `prepare_sentiment_data`; its vocabulary and class count are fixed.
+        workdir: the best model's dev confusion matrix.
+        export_dir: the export is the next version of `export_dir/name`.
+        config: fixes keys the space does not search.
+        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
+            seed, verbose); the same directory resumes the search.
+
+    Returns:
+        (export path, dev report, best hyperparameters).
+    """
+    import keras_tuner as kt
+
+    from zoo.tuning import run_search
+
+    _sentiment_spec(name)
+    fixed = {**(config or {}), **_sizes(data)}
+    result = run_search(name, fixed, compile_sentiment, data.train_ds, data.dev_ds,
+                        objective=kt.Objective(MONITOR, "max"), **search)
+    path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
+                                    extra_card={"config": result.config, "tuning": result.summary})
+    return path, report, result.hyperparameters
+
+
+def export_and_score(model: keras.Model, data: SentimentData, *, name: str, export_dir: str | os.PathLike,
+                     workdir: str | os.PathLike, extra_card: dict) -> tuple[Path, dict]:
+    """Scores a trained classifier on dev through the serving graph, draws its confusion matrix into
+    `workdir` and exports it with the score.
+
+    Args:
+        model: the trained classifier.
+        data: what it was trained from.
+        name: the registered model name; the export is the next version of `export_dir/name`.
+        extra_card: model-card entries (e.g. `config`, and `training` or `tuning`).
+
+    Returns:
+        (export path, dev report).
+    """
+    from zoo.plots import plot_confusion_matrix
+
     classifier = make_classifier(model, data.vocab, workdir)
     report = score(classifier.serve_text, data.dev)
     plot_confusion_matrix(np.array(report["confusion"]["matrix"]), CLASS_NAMES, Path(workdir) / "confusion_matrix.png",
                           title=f"{name} on {data.dev.source}")
-    card = {
-        "model": name, "data": data.info, "config": spec.config(preset, **sizes, **(config or {})),
-        "metrics": {"dev_accuracy": round(report["accuracy"], 4)},
-        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
-                     "seconds": round(seconds, 1), "parameters": model.count_params(), "history": history},
-    }
+    card = {"model": name, "data": data.info, "metrics": {"dev_accuracy": round(report["accuracy"], 4)}, **extra_card}
     return export_classifier(classifier, base_dir=export_dir, name=name, card=card), report
+
+
+def _sentiment_spec(name: str):
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with sentiment data needs a sentiment model")
+    return spec
+
+
+def _sizes(data: SentimentData) -> dict:
+    return {"vocab_size": len(data.vocab), "num_classes": len(CLASS_NAMES)}
