@@ -38,6 +38,30 @@ def emoticon_tweets(root, *, per_class: int = 60, seed: int = 0):
             write_tweets(root / "neg.csv", tweets([":(", ":-(", ":'(", "</3"])))
 
 
+TOPICS = ["python", "java", "cooking", "football", "guitar", "physics", "money", "travel", "health", "movies",
+          "cars", "dogs", "chess", "yoga", "painting", "history"]
+TEMPLATES = [("How do I learn {} ?", "What is the best way to learn {} ?"),
+             ("Why is {} so popular ?", "What makes {} popular ?"),
+             ("Is {} hard to master ?", "How difficult is {} to master ?")]
+
+
+def paraphrases(topics):
+    """Synthetic question pairs. Duplicates within a template and topic; non-duplicates: another
+    template, or another topic."""
+    from pipelines.readers.pair import Pair
+
+    pairs = [Pair(a.format(t), b.format(t), label=1) for t in topics for a, b in TEMPLATES]
+    pairs += [Pair(TEMPLATES[0][0].format(t), TEMPLATES[1][0].format(t), label=0) for t in topics]
+    pairs += [Pair(TEMPLATES[2][1].format(t), TEMPLATES[2][1].format(u), label=0) for t, u in zip(topics, topics[1:])]
+    return pairs
+
+
+def write_quora(path, pairs):
+    """`pairs` as a Quora (BiMPM) TSV: is_duplicate, question1, question2, id; returns `path`."""
+    path.write_text("".join(f"{p.label}\t{p.text_a}\t{p.text_b}\t{i}\n" for i, p in enumerate(pairs)), encoding="utf-8")
+    return path
+
+
 def bars(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """8x8 gray images: class 0 a bright row, class 1 a bright column, class 2 a bright diagonal, on noise."""
     rng = np.random.default_rng(seed)

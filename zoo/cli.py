@@ -331,15 +331,27 @@ def _predict_sentiment(args) -> None:
         print(f"{result['label']:<10}({probabilities})  {result['text']}")
 
 
-def _train_siamese(args) -> None:
-    from zoo.tasks.siamese import (default_text_ids, format_report, prepare_siamese_data, read_siamese_data,
-                                   train_siamese)
+def _siamese_data(args):
+    from zoo.tasks.siamese import default_text_ids, prepare_siamese_data, read_siamese_data
 
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
     train, dev, info = read_siamese_data([args.data], args.dev, extra_specs=args.extra or (), dev_fraction=0.1,
                                          seed=args.seed)
-    data = prepare_siamese_data(train, dev, text_ids=default_text_ids(args.name), batch_size=args.batch_size,
+    return prepare_siamese_data(train, dev, text_ids=default_text_ids(args.name), batch_size=args.batch_size,
                                 seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab, info=info)
+
+
+def _print_siamese_result(report: dict, path: Path) -> None:
+    from zoo.tasks.siamese import format_report
+
+    print(format_report(report))
+    print(f"exported: {path} (tau {report['calibrated']['tau']:.3f} in its model card)")
+
+
+def _train_siamese(args) -> None:
+    from zoo.tasks.siamese import train_siamese
+
+    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    data = _siamese_data(args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train_siamese(
@@ -349,8 +361,18 @@ def _train_siamese(args) -> None:
     )
     print(f"pictures: {workdir}/{{training_curves,similarity_histograms}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    print(format_report(report))
-    print(f"exported: {path} (tau {report['calibrated']['tau']:.3f} in its model card)")
+    _print_siamese_result(report, path)
+
+
+def _tune_siamese(args) -> None:
+    from zoo.tasks.siamese import tune_siamese
+
+    config = _config_overrides(args.set)
+    workdir = _workdir(args, args.name)
+    path, report = _tune(args, tune_siamese, _siamese_data(args), config=config, workdir=workdir, margin=args.margin,
+                         objective=args.threshold_objective)
+    print(f"dev similarity histograms of the best model: {workdir}/similarity_histograms.png")
+    _print_siamese_result(report, path)
 
 
 def _evaluate_siamese(args) -> None:
@@ -386,7 +408,7 @@ TASK_COMMANDS = {
                   "predict": _predict_sentiment},
     "language_model": {"train": _train_language_model, "tune": _tune_language_model,
                        "evaluate": _evaluate_language_model, "predict": _predict_language_model},
-    "siamese": {"train": _train_siamese, "evaluate": _evaluate_siamese, "predict": _predict_siamese},
+    "siamese": {"train": _train_siamese, "tune": _tune_siamese, "evaluate": _evaluate_siamese, "predict": _predict_siamese},
 }
 
 
@@ -469,6 +491,15 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
                              "level, mode, window and training options clip, clip_threshold, top_k)")
 
 
+def _add_siamese_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extra", action="append", metavar="FORMAT:PATH",
+                        help="Siamese: duplicates from another pair file join training (mrpc, sick, stsb, quora; "
+                             "label 1 or score >= 4); repeatable")
+    parser.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
+    parser.add_argument("--threshold-objective", choices=["accuracy", "f1"], default="accuracy",
+                        help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
     parser.add_argument("--version", action="version", version=f"zoo {_version()}")
@@ -493,26 +524,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")
     p.add_argument("--clipnorm", type=float, default=5.0, help="NER: gradient clipping by global norm (default 5)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
-    p.add_argument("--extra", action="append", metavar="FORMAT:PATH",
-                   help="Siamese: duplicates from another pair file join training (mrpc, sick, stsb, quora; "
-                        "label 1 or score >= 4); repeatable")
-    p.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
-    p.add_argument("--threshold-objective", choices=["accuracy", "f1"], default="accuracy",
-                   help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
+    _add_siamese_options(p)
     p.add_argument("--members", type=int, default=1,
                    help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
                        description="Search the model's declared space (NER: dev entity F1; images: validation "
-                                   "accuracy; sentiment: dev accuracy; language models: validation loss); rerunning "
-                                   "the command resumes the search. --preset and --set fix keys the space does not search.")
+                                   "accuracy; sentiment: dev accuracy; Siamese: dev ROC AUC; language models: validation "
+                                   "loss); rerunning the command resumes the search. --preset and --set fix keys the "
+                                   "space does not search.")
     _add_training_options(p)
     _add_config_options(p)
     p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
     p.add_argument("--max-epochs", type=int, default=10, help="epochs per trial (hyperband's largest budget)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
+    _add_siamese_options(p)
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="score an export on a labelled file",

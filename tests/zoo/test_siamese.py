@@ -14,6 +14,7 @@ import tensorflow as tf
 import zoo
 from pipelines.pairs import TextIds
 from pipelines.readers.pair import Pair
+from tests.helpers import TOPICS, paraphrases, write_quora
 from zoo.cli import main
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
@@ -29,21 +30,6 @@ from zoo.tasks.siamese import (
     train_siamese,
     verify,
 )
-
-TOPICS = ["python", "java", "cooking", "football", "guitar", "physics", "money", "travel", "health", "movies",
-          "cars", "dogs", "chess", "yoga", "painting", "history"]
-TEMPLATES = [("How do I learn {} ?", "What is the best way to learn {} ?"),
-             ("Why is {} so popular ?", "What makes {} popular ?"),
-             ("Is {} hard to master ?", "How difficult is {} to master ?")]
-
-
-def paraphrases(topics):
-    """Duplicates within a template and topic; non-duplicates: another template, or another topic."""
-    pairs = [Pair(a.format(t), b.format(t), label=1) for t in topics for a, b in TEMPLATES]
-    pairs += [Pair(TEMPLATES[0][0].format(t), TEMPLATES[1][0].format(t), label=0) for t in topics]
-    pairs += [Pair(TEMPLATES[2][1].format(t), TEMPLATES[2][1].format(u), label=0) for t, u in zip(topics, topics[1:])]
-    return pairs
-
 
 @pytest.fixture(scope="module")
 def siamese_data():
@@ -300,7 +286,7 @@ def test_rest_bodies(siamese_export, loaded):
 def test_evaluate_and_cli(siamese_export, tmp_path, capsys):
     path = siamese_export[0]
     data = tmp_path / "dev.tsv"
-    data.write_text("".join(f"{p.label}\t{p.text_a}\t{p.text_b}\t{i}\n" for i, p in enumerate(paraphrases(TOPICS[12:]))))
+    write_quora(data, paraphrases(TOPICS[12:]))
     report, out_dir = evaluate_export(path, f"quora:{data}", tmp_path / "report")
     assert report["at_tau"]["tau"] == pytest.approx(read_card(path)["tau"]) and 0 <= report["roc_auc"] <= 1
     assert (out_dir / "similarity_histograms.png").exists() and json.loads((out_dir / "report.json").read_text())

@@ -6,7 +6,7 @@ import keras_tuner as kt
 import pytest
 
 import zoo
-from tests.helpers import SONNET, bars, emoticon_tweets, write_idx
+from tests.helpers import SONNET, TOPICS, bars, emoticon_tweets, paraphrases, write_idx, write_quora
 from zoo.cli import TASK_COMMANDS, main
 from zoo.export import read_card
 from zoo.tasks.ner import compile_tagger, tune_ner
@@ -146,3 +146,18 @@ def test_cli_tunes_a_sentiment_classifier_on_dev_accuracy_and_resumes(tmp_path, 
     assert card["config"]["embedding_dim"] == best["embedding_dim"] and card["config"]["hidden_units"] == [
         best["hidden_units"]]
     assert 0 <= card["metrics"]["dev_accuracy"] <= 1 and (tmp_path / "work" / "confusion_matrix.png").exists()
+
+
+def test_cli_tunes_a_siamese_encoder_on_dev_auc_and_calibrates_tau(tmp_path, capsys):
+    train = write_quora(tmp_path / "train.tsv", paraphrases(TOPICS[:12]))
+    dev = write_quora(tmp_path / "dev.tsv", paraphrases(TOPICS[12:]))
+    args = [*_tune_args("siamese_bow", f"quora:{train}", tmp_path), "--dev", f"quora:{dev}", "--batch-size", "8",
+            "--margin", "0.5"]
+    best, again = _tune_twice(args, tmp_path / "tuning" / "siamese_bow", capsys)
+    assert again[-1].startswith(f"exported: {tmp_path / 'saved' / 'siamese_bow' / '2'} (tau ")
+    card = read_card(tmp_path / "saved" / "siamese_bow" / "1")
+    assert card["task"] == "siamese" and card["tuning"]["best_hyperparameters"] == best
+    assert card["tuning"]["objective"] == "val_auc (max)" and card["training"]["margin"] == 0.5
+    assert card["config"]["output_dim"] == best["output_dim"] and card["threshold"]["calibrated_on"] == "dev"
+    assert -1 <= card["tau"] <= 1 and 0 <= card["metrics"]["dev_roc_auc"] <= 1
+    assert (tmp_path / "work" / "similarity_histograms.png").exists()

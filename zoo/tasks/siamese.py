@@ -542,11 +542,7 @@ def train_siamese(
     """
     if members < 1:
         raise ZooError(f"members must be at least 1. Received: members={members}")
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with pair data needs one of the Siamese models")
-    if objective not in OBJECTIVES:
-        raise ZooError(f"Unknown threshold objective. Received: objective={objective!r}; allowed: {list(OBJECTIVES)}")
+    spec = _check_training(name, objective)
     models, runs = [], []
     started = time.perf_counter()
     for member in range(members):
@@ -561,24 +557,82 @@ def train_siamese(
         runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])),
                      "best_dev_roc_auc": round(max(history.get(MONITOR, [float("nan")])), 4), "history": history})
     seconds = time.perf_counter() - started
+    training = {"epochs_run": runs[0]["epochs_run"], "parameters": sum(m.count_params() for m in models),
+                "learning_rate": learning_rate, "margin": margin, "negatives": list(negatives), "symmetric": symmetric,
+                "seed": seed, "seconds": round(seconds, 1), "history": runs[0]["history"],
+                **({"members": runs} if members > 1 else {})}
+    return calibrate_and_export(models, data, name=name, workdir=workdir, export_dir=export_dir, objective=objective,
+                                extra_card={"config": spec.config(preset, **(config or {}), vocab_size=data.num_ids),
+                                            "training": training})
+
+
+def tune_siamese(name: str, data: SiameseData, *, workdir: str | os.PathLike,
+                 export_dir: str | os.PathLike = "saved_models", config: dict | None = None, margin: float = 0.25,
+                 negatives: Sequence[str] = ("mean", "closest"), symmetric: bool = False, objective: str = "accuracy",
+                 **search) -> tuple[Path, dict, dict]:
+    """Searches an encoder's space on dev ROC AUC, calibrates τ on dev and exports the best model.
+
+    Args:
+        name: a registered Siamese model.
+        data: from `prepare_siamese_data`; its id count is fixed.
+        workdir: the best model's similarity histograms.
+        export_dir: the export is the next version of `export_dir/name`.
+        config: fixes keys the space does not search.
+        margin, negatives, symmetric: the triplet loss of every trial (see `compile_siamese`).
+        objective: what τ maximises ("accuracy" or "f1").
+        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
+            seed, verbose); the same directory resumes the search.
+
+    Returns:
+        (export path, dev report, best hyperparameters).
+    """
+    import functools
+
+    import keras_tuner as kt
+
+    from zoo.tuning import run_search
+
+    _check_training(name, objective)
+    loss = {"margin": margin, "negatives": tuple(negatives), "symmetric": symmetric}
+    result = run_search(name, {**(config or {}), "vocab_size": data.num_ids},
+                        functools.partial(compile_siamese, **loss), data.train_ds, data.val_ds,
+                        objective=kt.Objective(MONITOR, "max"), callbacks=[DevPairMetrics(data.dev_index, data.dev_ids)],
+                        **search)
+    path, report = calibrate_and_export([result.model], data, name=name, workdir=workdir, export_dir=export_dir,
+                                        objective=objective,
+                                        extra_card={"config": result.config, "tuning": result.summary,
+                                                    "training": {**loss, "negatives": list(negatives)}})
+    return path, report, result.hyperparameters
+
+
+def calibrate_and_export(models: Sequence[keras.Model], data: SiameseData, *, name: str,
+                         workdir: str | os.PathLike, export_dir: str | os.PathLike, objective: str,
+                         extra_card: dict) -> tuple[Path, dict]:
+    """Calibrates τ of trained encoders (one, or an ensemble) on dev, draws the dev similarity histograms
+    into `workdir` and exports them with τ in the model card.
+
+    Returns:
+        (export path, dev report).
+    """
     server = make_server(models, data.vocab, data.text_ids, workdir)
     scores = data.dev_index.similarities(embed_texts(server.embed, data.dev_index.texts))
     report = similarity_report(scores, data.dev_index.labels, objective=objective)
     server.tau.assign(report["calibrated"]["tau"])
     plot_report_histograms(scores, data.dev_index.labels, report["calibrated"]["tau"],
                            Path(workdir) / "similarity_histograms.png", title=f"{name} on dev")
-    card = {
-        "model": name,
-        "threshold": {"objective": objective, "calibrated_on": "dev"},
-        "metrics": dev_metrics(report),
-        "data": data.info,
-        "config": spec.config(preset, **(config or {}), vocab_size=data.num_ids),
-        "training": {"epochs_run": runs[0]["epochs_run"], "parameters": sum(m.count_params() for m in models),
-                     "learning_rate": learning_rate, "margin": margin, "negatives": list(negatives),
-                     "symmetric": symmetric, "seed": seed, "seconds": round(seconds, 1), "history": runs[0]["history"],
-                     **({"members": runs} if members > 1 else {})},
-    }
+    card = {"model": name, "threshold": {"objective": objective, "calibrated_on": "dev"},
+            "metrics": dev_metrics(report), "data": data.info, **extra_card}
     return export_siamese(server, base_dir=export_dir, name=name, card=card), report
+
+
+def _check_training(name: str, objective: str):
+    """The spec of a Siamese model, after checking the threshold objective."""
+    spec = get_spec(name)
+    if spec.task != TASK:
+        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with pair data needs one of the Siamese models")
+    if objective not in OBJECTIVES:
+        raise ZooError(f"Unknown threshold objective. Received: objective={objective!r}; allowed: {list(OBJECTIVES)}")
+    return spec
 
 
 def dev_metrics(report: dict) -> dict:
