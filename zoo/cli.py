@@ -282,7 +282,8 @@ def _sentiment_data(args):
 
     train, dev, info = read_sentiment_data(args.data, args.dev)
     return prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
-                                  max_vocab=args.max_vocab, info=info)
+                                  max_vocab=args.max_vocab, info=info, word_vectors=getattr(args, "word_vectors", None),
+                                  vectors_vocab=getattr(args, "vectors_vocab", 0))
 
 
 def _train_sentiment(args) -> None:
@@ -294,8 +295,13 @@ def _train_sentiment(args) -> None:
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train_sentiment(
         args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
+        config=config, learning_rate=args.learning_rate, patience=args.patience,
+        freeze_embeddings=args.freeze_embeddings, seed=args.seed,
     )
+    if "word_vectors" in data.info:
+        vectors = data.info["word_vectors"]
+        print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
+              f"({vectors['coverage']:.1%}) from {vectors['path']}")
     print(f"pictures: {workdir}/{{training_curves,confusion_matrix}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
     _print_result("sentiment", report, path)
@@ -424,7 +430,11 @@ def _task_command(task: str, command: str):
 def cmd_train(args) -> None:
     from zoo.registry import get_spec
 
-    _task_command(get_spec(args.name).task, "train")(args)  # an unknown name fails before any data is read
+    task = get_spec(args.name).task  # an unknown name fails before any data is read
+    if task != "sentiment" and (args.word_vectors or args.freeze_embeddings or args.vectors_vocab):
+        raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for sentiment models; "
+                          f"{args.name!r} is a {task!r} model")
+    _task_command(task, "train")(args)
 
 
 def cmd_tune(args) -> None:
@@ -525,6 +535,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clipnorm", type=float, default=5.0, help="NER: gradient clipping by global norm (default 5)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     _add_siamese_options(p)
+    p.add_argument("--word-vectors", metavar="PATH",
+                   help="sentiment: start the token embedding from pretrained vectors (GloVe, word2vec or fastText "
+                        "text format, .gz ok; embedding_dim becomes theirs)")
+    p.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
+                   help="sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
+    p.add_argument("--freeze-embeddings", action="store_true",
+                   help="sentiment: keep the pretrained vectors fixed instead of fine-tuning them")
     p.add_argument("--members", type=int, default=1,
                    help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
     p.set_defaults(func=cmd_train)

@@ -172,3 +172,41 @@ def test_training_on_a_held_out_split_needs_a_dev_spec(tweet_files):
     pos, neg = tweet_files
     with pytest.raises(DataError, match="needs a dev spec"):
         read_sentiment_data(f"tweets/test:{pos},{neg}")
+
+
+def test_pretrained_vectors_set_the_embedding_and_freezing_keeps_it():
+    from zoo.errors import ZooError
+    from zoo.pretrained import set_token_embedding
+    from zoo.tasks.sentiment import compile_sentiment
+
+    model = zoo.build("sentiment_dnn", vocab_size=6, num_classes=2, embedding_dim=3, hidden_units=[4])
+    matrix = np.arange(18, dtype="float32").reshape(6, 3) / 10
+    set_token_embedding(model, matrix, trainable=False)
+    compile_sentiment(model, learning_rate=0.5)
+    model.train_on_batch(np.array([[2, 3, 0], [4, 5, 1]], dtype="int32"), np.array([1, 0], dtype="int32"))
+    np.testing.assert_array_equal(model.get_layer("token_embedding").get_weights()[0], matrix)
+    with pytest.raises(ZooError, match="build it with embedding_dim=4"):
+        set_token_embedding(model, np.zeros((6, 4), "float32"))
+    siamese = zoo.build("siamese_bow", preset="tiny", vocab_size=6)
+    assert set_token_embedding(siamese, np.ones((6, 8), "float32")).name == "token_embedding"  # inside the encoder
+
+
+def test_cli_trains_from_word_vectors_and_extends_the_vocabulary(tweet_files, tmp_path, capsys):
+    pos, neg = tweet_files
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("zzfresh 0.1 0.2 0.3 0.4\nday 1 0 0 0\n:) 0 1 0 0\n:( 0 0 1 0\n", encoding="utf-8")
+    args = ["train", "sentiment_dnn", "--data", f"tweets:{pos},{neg}", "--epochs", "1", "--batch-size", "16",
+            "--word-vectors", str(vectors), "--vectors-vocab", "1", "--freeze-embeddings",
+            "--workdir", str(tmp_path / "work"), "--export-dir", str(tmp_path / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "word vectors: 4 of " in out and str(vectors) in out
+    export = tmp_path / "out" / "sentiment_dnn" / "1"
+    card = read_card(export)
+    assert card["config"]["embedding_dim"] == 4 and card["data"]["word_vectors"]["covered"] == 4
+    assert card["training"]["freeze_embeddings"] is True
+    assert "zzfresh" in (export / "assets" / "vocab.txt").read_text(encoding="utf-8").split("\n")  # from --vectors-vocab
+    assert main([*args, "--set", "embedding_dim=8"]) == 2
+    assert "the word vectors have 4 dimensions, so embedding_dim must be 4" in capsys.readouterr().err
+    assert main(["train", "gru_lm", "--data", "text:x.txt", "--word-vectors", str(vectors)]) == 2
+    assert "are for sentiment models" in capsys.readouterr().err

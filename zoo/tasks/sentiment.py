@@ -68,6 +68,7 @@ class SentimentData:
     train_ds: tf.data.Dataset
     dev_ds: tf.data.Dataset
     info: dict
+    embeddings: np.ndarray | None = None  # pretrained rows for `vocab`, (len(vocab), dim)
 
 
 def read_sentiment_data(train_spec: str, dev_spec: str | None = None):
@@ -96,16 +97,31 @@ def prepare_sentiment_data(
     min_count: int = 1,
     max_vocab: int | None = None,
     info: dict | None = None,
+    word_vectors: str | os.PathLike | None = None,
+    vectors_vocab: int = 0,
 ) -> SentimentData:
-    """The vocabulary of the training texts and the train (shuffled) and dev pipelines."""
+    """The vocabulary of the training texts and the train (shuffled) and dev pipelines.
+
+    With `word_vectors` (a GloVe / word2vec text file), the vocabulary also takes the file's first
+    `vectors_vocab` words, so words never seen in training still get a meaningful vector, and
+    `embeddings` holds the pretrained rows (see `pipelines.word_vectors`).
+    """
     vocab = sentiment_vocabulary(train.texts, min_count=min_count, max_size=max_vocab)
+    embeddings, info = None, dict(info or {})
+    if word_vectors:
+        from pipelines.word_vectors import embedding_matrix, extend_vocabulary, read_word_vectors
+
+        vectors = read_word_vectors(word_vectors, vocab.tokens, first=vectors_vocab)
+        vocab = extend_vocabulary(vocab, vectors.first_words)
+        embeddings, info["word_vectors"] = embedding_matrix(vocab, vectors, seed=seed)
     return SentimentData(
         train=train,
         dev=dev,
         vocab=vocab,
         train_ds=sentiment_dataset(train, vocab, batch_size=batch_size, num_buckets=num_buckets, seed=seed),
         dev_ds=sentiment_dataset(dev, vocab, batch_size=batch_size, shuffle=False),
-        info={**(info or {}), "train_texts": len(train), "dev_texts": len(dev), "vocab_size": len(vocab),
+        embeddings=embeddings,
+        info={**info, "train_texts": len(train), "dev_texts": len(dev), "vocab_size": len(vocab),
               "batch_size": batch_size, "train_positive": int(sum(train.labels))},
     )
 
@@ -256,10 +272,14 @@ def train_sentiment(
     config: dict | None = None,
     learning_rate: float = 1e-3,
     patience: int = 3,
+    freeze_embeddings: bool = False,
     seed: int = 0,
     verbose: int | str = "auto",
 ) -> tuple[Path, dict]:
     """Builds, trains (best dev epoch kept), scores on dev and exports a classifier.
+
+    When `data` carries pretrained word vectors, the model's `embedding_dim` is theirs and its
+    token embedding starts from them (fine-tuned, or fixed with `freeze_embeddings`).
 
     Returns (export path, dev report); `workdir` gets checkpoints, logs, `training_curves.png`
     and `confusion_matrix.png` (dev).
@@ -267,14 +287,21 @@ def train_sentiment(
     spec = _sentiment_spec(name)
     keras.utils.set_random_seed(seed)
     sizes = _sizes(data)
-    model = build(name, preset=preset, **sizes, **(config or {}))
+    config = dict(config or {})
+    if data.embeddings is not None:
+        config["embedding_dim"] = _vectors_dim(config, data.embeddings)
+    model = build(name, preset=preset, **sizes, **config)
+    if data.embeddings is not None:
+        from zoo.pretrained import set_token_embedding
+
+        set_token_embedding(model, data.embeddings, trainable=not freeze_embeddings)
     compile_sentiment(model, learning_rate=learning_rate)
     started = time.perf_counter()
     history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
                   patience=patience, verbose=verbose)
     training = {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
                 "seconds": round(time.perf_counter() - started, 1), "parameters": model.count_params(),
-                "history": history}
+                "freeze_embeddings": freeze_embeddings, "history": history}
     return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir,
                             extra_card={"config": spec.config(preset, **sizes, **(config or {})), "training": training})
 
@@ -301,6 +328,9 @@ def tune_sentiment(name: str, data: SentimentData, *, workdir: str | os.PathLike
     from zoo.tuning import run_search
 
     _sentiment_spec(name)
+    if data.embeddings is not None:
+        raise ZooError("`zoo tune` searches embedding_dim, so it cannot start from pretrained word vectors; "
+                       "train with --word-vectors instead")
     fixed = {**(config or {}), **_sizes(data)}
     result = run_search(name, fixed, compile_sentiment, data.train_ds, data.dev_ds,
                         objective=kt.Objective(MONITOR, "max"), **search)
@@ -338,6 +368,14 @@ def _sentiment_spec(name: str):
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with sentiment data needs a sentiment model")
     return spec
+
+
+def _vectors_dim(config: dict, embeddings: np.ndarray) -> int:
+    dim = int(embeddings.shape[1])
+    if config.get("embedding_dim", dim) != dim:
+        raise ZooError(f"the word vectors have {dim} dimensions, so embedding_dim must be {dim}. "
+                       f"Received: embedding_dim={config['embedding_dim']}")
+    return dim
 
 
 def _sizes(data: SentimentData) -> dict:
