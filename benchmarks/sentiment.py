@@ -62,6 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="POS_CSV,NEG_CSV of the NLTK twitter_samples export")
     parser.add_argument("--sst2", type=Path, default=DATASETS / "sst2/train.tsv.gz", help="GLUE SST-2 train.tsv(.gz)")
     parser.add_argument("--sst2-official-dev", type=Path, help="GLUE SST-2 dev.tsv, scored when given")
+    parser.add_argument("--word-vectors", type=Path,
+                        help="SST-2 models start from these pretrained vectors (GloVe/word2vec text; embedding_dim "
+                             "becomes theirs); results go to sentiment_word_vectors.json/.md")
+    parser.add_argument("--vectors-vocab", type=int, default=100000,
+                        help="with --word-vectors: the file's first N words join the vocabulary (default 100000)")
     parser.add_argument("--datasets", nargs="+", choices=["tweets", "sst2"], default=["tweets", "sst2"])
     parser.add_argument("--models", nargs="+", choices=list(MODELS["sst2"]), default=list(MODELS["sst2"]))
     parser.add_argument("--seed", type=int, default=0, help="weights and shuffling (the splits are fixed)")
@@ -107,8 +112,10 @@ def run_dataset(name: str, args) -> tuple[list[dict], dict]:
     spec = f"tweets:{args.tweets}" if name == "tweets" else f"sst2:{args.sst2}"
     train, dev, info = read_sentiment_data(spec)
     training = TRAINING[name]
+    vectors = {"word_vectors": args.word_vectors, "vectors_vocab": args.vectors_vocab} if (
+        name == "sst2" and args.word_vectors) else {}
     data = prepare_sentiment_data(train, dev, batch_size=training["batch_size"], num_buckets=training["num_buckets"],
-                                  seed=args.seed, info=info)
+                                  seed=args.seed, info=info, **vectors)
     held_out = {}
     if name == "tweets":
         held_out["test"] = read_sentiment(f"tweets/test:{args.tweets}")
@@ -125,12 +132,13 @@ def run_dataset(name: str, args) -> tuple[list[dict], dict]:
     for model in args.models:
         print(f"{name}: training {model} on {len(train):,} texts, dev {len(dev):,}", flush=True)
         started = time.perf_counter()
+        config = {k: v for k, v in MODELS[name][model].items() if not (vectors and k == "embedding_dim")}
         path, dev_report = train_sentiment(
-            model, data, epochs=training["epochs"], patience=training["patience"], config=MODELS[name][model],
+            model, data, epochs=training["epochs"], patience=training["patience"], config=config,
             workdir=args.workdir / name / model, export_dir=args.export_dir / name, seed=args.seed, verbose=2)
         card = json.loads((path / "model_card.json").read_text())
         serve = load(path).signatures["serving_default"]
-        row = {"dataset": name, "model": model, "config": MODELS[name][model],
+        row = {"dataset": name, "model": model, "config": config,
                "parameters": card["training"]["parameters"], "epochs_run": card["training"]["epochs_run"],
                "train_seconds": card["training"]["seconds"], "total_seconds": round(time.perf_counter() - started, 1),
                "dev_accuracy": round(dev_report["accuracy"], 4), "dev_errors": dev_report["errors"], "export": str(path)}
@@ -160,7 +168,8 @@ def main(argv=None) -> dict:
         "training": TRAINING, "targets": TARGETS, "course_network_quoted": COURSE, "data": data, "rows": rows,
         "total_minutes": round((time.perf_counter() - started) / 60, 1),
     }
-    write_results(args.out, "sentiment", result, format_markdown(result))
+    write_results(args.out, "sentiment_word_vectors" if args.word_vectors else "sentiment", result,
+                  format_markdown(result))
     return result
 
 
@@ -198,6 +207,11 @@ def format_markdown(r: dict) -> str:
     if baselines:
         lines += ["", "Bag-of-n-grams baseline on the same dev splits (logistic regression on binary word 1-2-grams, "
                   "scikit-learn): " + "; ".join(baselines) + "."]
+    for name, d in r["data"].items():
+        if "word_vectors" in d:
+            v = d["word_vectors"]
+            lines += ["", f"{name} models start from pretrained vectors {v['path']} ({v['dim']} dimensions): "
+                      f"{v['covered']:,} of {v['vocab_size'] - 2:,} vocabulary words covered ({v['coverage']:.1%})."]
     lines += ["", "Configurations: " + "; ".join(f"{row['dataset']} {row['model']} {json.dumps(row['config'])}"
                                                 for row in r["rows"]) + ".", ""]
     return "\n".join(lines)
