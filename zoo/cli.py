@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import sys
@@ -82,6 +83,24 @@ def cmd_info(args) -> None:
     print(f"total parameters: {model.count_params():,}")
 
 
+# The picture each task's `evaluate_export` draws into its report folder (language models draw none).
+EVALUATION_PICTURES = {"ner": "confusion_matrix.png", "image": "confusion_matrix.png",
+                       "sentiment": "confusion_matrix.png", "siamese": "similarity_histograms.png"}
+
+
+def _evaluate(args, task: str, **options) -> None:
+    """`zoo evaluate` for a task: its module's `evaluate_export`, then the report and where it was written."""
+    import importlib
+
+    module = importlib.import_module(f"zoo.tasks.{task}")
+    report, out_dir = module.evaluate_export(args.export, args.data, args.out, **options)
+    print(module.format_report(report))
+    print(f"report: {out_dir / 'report.json'}")
+    if task in EVALUATION_PICTURES:
+        picture = EVALUATION_PICTURES[task]
+        print(f"{picture[:-4].replace('_', ' ')}: {out_dir / picture}")
+
+
 def _print_result(task: str, report: dict, path: Path) -> None:
     """A classifier's dev/validation report (its task module's `format_report`) and where it was exported."""
     import importlib
@@ -146,11 +165,7 @@ def _tune_ner(args) -> None:
 
 
 def _evaluate_ner(args) -> None:
-    from zoo.tasks.ner import evaluate_export, format_report
-
-    report, out_dir = evaluate_export(args.export, args.data, args.out, scheme=args.data_scheme)
-    print(format_report(report))
-    print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
+    _evaluate(args, "ner", scheme=args.data_scheme)
 
 
 def _predict_ner(args) -> None:
@@ -200,14 +215,6 @@ def _tune_image(args) -> None:
     _print_result("image", report, path)
 
 
-def _evaluate_image(args) -> None:
-    from zoo.tasks.image import evaluate_export, format_report
-
-    report, out_dir = evaluate_export(args.export, args.data, args.out)
-    print(format_report(report))
-    print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
-
-
 def _predict_image(args) -> None:
     from zoo.tasks.image import predict_files
 
@@ -255,14 +262,6 @@ def _tune_language_model(args) -> None:
     config, data_options, training = split_options(_config_overrides(args.set))
     path, report = _tune(args, tune_language_model, _lm_data(args, data_options), config=config, **training)
     _print_lm_result(report, path)
-
-
-def _evaluate_language_model(args) -> None:
-    from zoo.tasks.language_model import evaluate_export, format_report
-
-    report, out_dir = evaluate_export(args.export, args.data, args.out)
-    print(format_report(report))
-    print(f"report: {out_dir / 'report.json'}")
 
 
 def _predict_language_model(args) -> None:
@@ -315,14 +314,6 @@ def _tune_sentiment(args) -> None:
     path, report = _tune(args, tune_sentiment, _sentiment_data(args), config=config, workdir=workdir)
     print(f"dev confusion matrix of the best model: {workdir}/confusion_matrix.png")
     _print_result("sentiment", report, path)
-
-
-def _evaluate_sentiment(args) -> None:
-    from zoo.tasks.sentiment import evaluate_export, format_report
-
-    report, out_dir = evaluate_export(args.export, args.data, args.out)
-    print(format_report(report))
-    print(f"report: {out_dir / 'report.json'}\nconfusion matrix: {out_dir / 'confusion_matrix.png'}")
 
 
 def _predict_sentiment(args) -> None:
@@ -381,14 +372,6 @@ def _tune_siamese(args) -> None:
     _print_siamese_result(report, path)
 
 
-def _evaluate_siamese(args) -> None:
-    from zoo.tasks.siamese import evaluate_export, format_report
-
-    report, out_dir = evaluate_export(args.export, args.data, args.out)
-    print(format_report(report))
-    print(f"report: {out_dir / 'report.json'}\nsimilarity histograms: {out_dir / 'similarity_histograms.png'}")
-
-
 def _predict_siamese(args) -> None:
     from zoo.tasks.siamese import predict_pairs
 
@@ -409,12 +392,15 @@ def _predict_siamese(args) -> None:
 # `evaluate`/`predict` on the task recorded in the export's model card.
 TASK_COMMANDS = {
     "ner": {"train": _train_ner, "tune": _tune_ner, "evaluate": _evaluate_ner, "predict": _predict_ner},
-    "image": {"train": _train_image, "tune": _tune_image, "evaluate": _evaluate_image, "predict": _predict_image},
-    "sentiment": {"train": _train_sentiment, "tune": _tune_sentiment, "evaluate": _evaluate_sentiment,
-                  "predict": _predict_sentiment},
+    "image": {"train": _train_image, "tune": _tune_image, "evaluate": functools.partial(_evaluate, task="image"),
+              "predict": _predict_image},
+    "sentiment": {"train": _train_sentiment, "tune": _tune_sentiment,
+                  "evaluate": functools.partial(_evaluate, task="sentiment"), "predict": _predict_sentiment},
     "language_model": {"train": _train_language_model, "tune": _tune_language_model,
-                       "evaluate": _evaluate_language_model, "predict": _predict_language_model},
-    "siamese": {"train": _train_siamese, "tune": _tune_siamese, "evaluate": _evaluate_siamese, "predict": _predict_siamese},
+                       "evaluate": functools.partial(_evaluate, task="language_model"),
+                       "predict": _predict_language_model},
+    "siamese": {"train": _train_siamese, "tune": _tune_siamese, "evaluate": functools.partial(_evaluate, task="siamese"),
+                "predict": _predict_siamese},
 }
 
 
