@@ -109,13 +109,25 @@ def _print_result(task: str, report: dict, path: Path) -> None:
     print(f"exported: {path}")
 
 
+def _vector_options(args) -> dict:
+    """`--word-vectors` and `--vectors-vocab` (only `zoo train` has them) as data-preparation arguments."""
+    return {"word_vectors": getattr(args, "word_vectors", None), "vectors_vocab": getattr(args, "vectors_vocab", 0)}
+
+
+def _print_vectors(info: dict) -> None:
+    if "word_vectors" in info:
+        vectors = info["word_vectors"]
+        print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
+              f"({vectors['coverage']:.1%}) from {vectors['path']}")
+
+
 def _ner_data(args):
     from zoo.tasks.ner import prepare_ner_data, read_ner_data
 
     train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
     return prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
                             seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
-                            max_length=args.max_length, info=info)
+                            max_length=args.max_length, info=info, **_vector_options(args))
 
 
 def _train_ner(args) -> None:
@@ -128,8 +140,9 @@ def _train_ner(args) -> None:
     path, report = train_ner(
         args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
         config=config, learning_rate=args.learning_rate, lr_decay=args.lr_decay, clipnorm=args.clipnorm,
-        patience=args.patience, seed=args.seed,
+        patience=args.patience, freeze_embeddings=args.freeze_embeddings, seed=args.seed,
     )
+    _print_vectors(data.info)
     print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
     _print_result("ner", report, path)
 
@@ -281,8 +294,7 @@ def _sentiment_data(args):
 
     train, dev, info = read_sentiment_data(args.data, args.dev)
     return prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
-                                  max_vocab=args.max_vocab, info=info, word_vectors=getattr(args, "word_vectors", None),
-                                  vectors_vocab=getattr(args, "vectors_vocab", 0))
+                                  max_vocab=args.max_vocab, info=info, **_vector_options(args))
 
 
 def _train_sentiment(args) -> None:
@@ -297,10 +309,7 @@ def _train_sentiment(args) -> None:
         config=config, learning_rate=args.learning_rate, patience=args.patience,
         freeze_embeddings=args.freeze_embeddings, seed=args.seed,
     )
-    if "word_vectors" in data.info:
-        vectors = data.info["word_vectors"]
-        print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
-              f"({vectors['coverage']:.1%}) from {vectors['path']}")
+    _print_vectors(data.info)
     print(f"pictures: {workdir}/{{training_curves,confusion_matrix}}.png; "
           f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
     _print_result("sentiment", report, path)
@@ -417,9 +426,9 @@ def cmd_train(args) -> None:
     from zoo.registry import get_spec
 
     task = get_spec(args.name).task  # an unknown name fails before any data is read
-    if task != "sentiment" and (args.word_vectors or args.freeze_embeddings or args.vectors_vocab):
-        raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for sentiment models; "
-                          f"{args.name!r} is a {task!r} model")
+    if task not in ("ner", "sentiment") and (args.word_vectors or args.freeze_embeddings or args.vectors_vocab):
+        raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
+                          f"models; {args.name!r} is a {task!r} model")
     _task_command(task, "train")(args)
 
 
@@ -522,12 +531,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     _add_siamese_options(p)
     p.add_argument("--word-vectors", metavar="PATH",
-                   help="sentiment: start the token embedding from pretrained vectors (GloVe, word2vec or fastText "
+                   help="NER, sentiment: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
                         "text format, .gz ok; embedding_dim becomes theirs)")
     p.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
-                   help="sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
+                   help="NER, sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
     p.add_argument("--freeze-embeddings", action="store_true",
-                   help="sentiment: keep the pretrained vectors fixed instead of fine-tuning them")
+                   help="NER, sentiment: keep the pretrained vectors fixed instead of fine-tuning them")
     p.add_argument("--members", type=int, default=1,
                    help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
     p.set_defaults(func=cmd_train)

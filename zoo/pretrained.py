@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 
@@ -36,3 +38,64 @@ def set_token_embedding(model: keras.Model, matrix: np.ndarray, *, trainable: bo
     layer.set_weights([matrix.astype(current.dtype)])
     layer.trainable = trainable
     return layer
+
+
+def vocabulary_with_vectors(vocab, path, *, first: int = 0, keys=None, seed: int = 0):
+    """A task's vocabulary extended with a vectors file's first words, and its pretrained embedding matrix.
+
+    Args:
+        vocab: the vocabulary built from the training data.
+        path: a GloVe / word2vec / fastText text file (see `pipelines.word_vectors`).
+        first: the file's first this many words join the vocabulary.
+        keys: maps a list of file words to the keys the task looks words up by (e.g. NER's
+            digit-normalised forms); identity when `None`.
+        seed: of the random rows of words without a vector.
+
+    Returns:
+        (extended vocabulary, matrix (len(vocabulary), dim), coverage report).
+    """
+    from pipelines.word_vectors import embedding_matrix, extend_vocabulary, read_word_vectors
+
+    vectors = read_word_vectors(path, vocab.tokens, first=first)
+    extra = list(vectors.first_words) if keys is None else keys(list(vectors.first_words))
+    by_key = dict(vectors.vectors)
+    for word, key in zip(vectors.first_words, extra):  # "Paris" in the file is looked up as "paris"
+        by_key.setdefault(key, vectors.vectors[word])
+    vectors = dataclasses.replace(vectors, vectors=by_key)
+    vocab = extend_vocabulary(vocab, extra)
+    matrix, report = embedding_matrix(vocab, vectors, seed=seed)
+    return vocab, matrix, report
+
+
+def embedding_dim_for(config: dict, embeddings: np.ndarray) -> dict:
+    """`config` with `embedding_dim` set to the vectors' size; a different size asked for is an error."""
+    dim = int(embeddings.shape[1])
+    if config.get("embedding_dim", dim) != dim:
+        raise ZooError(f"the word vectors have {dim} dimensions, so embedding_dim must be {dim}. "
+                       f"Received: embedding_dim={config['embedding_dim']}")
+    return {**config, "embedding_dim": dim}
+
+
+def build_with_vectors(name: str, *, embeddings: np.ndarray | None, freeze: bool = False, preset: str | None = None,
+                       config: dict | None = None, **sizes) -> tuple[keras.Model, dict]:
+    """`zoo.build` of a text model whose token embedding starts from `embeddings` when given.
+
+    Returns:
+        (model, the config it was built with: `embedding_dim` is the vectors' size when given).
+    """
+    from zoo.registry import build
+
+    config = dict(config or {})
+    if embeddings is None:
+        return build(name, preset=preset, **sizes, **config), config
+    config = embedding_dim_for(config, embeddings)
+    model = build(name, preset=preset, **sizes, **config)
+    set_token_embedding(model, embeddings, trainable=not freeze)
+    return model, config
+
+
+def check_no_vectors_for_search(embeddings: np.ndarray | None) -> None:
+    """`zoo tune` searches `embedding_dim`, which pretrained vectors fix: refuse the combination."""
+    if embeddings is not None:
+        raise ZooError("`zoo tune` searches embedding_dim, so it cannot start from pretrained word vectors; "
+                       "train with --word-vectors instead")

@@ -107,3 +107,22 @@ def test_evaluate_rejects_tags_the_model_does_not_know(tiny_export, tmp_path, ca
     write_token_tag(tmp_path / "odd.tsv", [TaggedSentence(("Hi",), ("B-xyz",))])
     assert main(["evaluate", str(tiny_export), "--data", f"tsv:{tmp_path / 'odd.tsv'}"]) == 2
     assert "uses tags the model does not know: ['B-xyz']" in capsys.readouterr().err
+
+
+def test_train_a_tagger_from_word_vectors(tmp_path, synthetic_sentences, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_token_tag(tmp_path / "train.tsv", synthetic_sentences[:200])
+    write_token_tag(tmp_path / "dev.tsv", synthetic_sentences[200:260])
+    words = sorted({t for s in synthetic_sentences[:200] for t in s.tokens if t.isalpha()})[:5]
+    (tmp_path / "vectors.txt").write_text(
+        "Zzunseen 1 2 3\n" + "".join(f"{w.lower()} 0.5 0.5 0.5\n" for w in words), encoding="utf-8")
+    assert main(["train", "bilstm_crf_ner", "--data", "tsv:train.tsv", "--dev", "tsv:dev.tsv", "--epochs", "1",
+                 "--preset", "tiny", "--word-vectors", "vectors.txt", "--vectors-vocab", "1", "--workdir", "run",
+                 "--export-dir", "out"]) == 0
+    out = capsys.readouterr().out
+    assert "word vectors: " in out and "exported: out/bilstm_crf_ner/1" in out
+    card = json.loads((tmp_path / "out/bilstm_crf_ner/1/model_card.json").read_text())
+    # Words are looked up lowercased by this tagger, and "Zzunseen" (from --vectors-vocab) keeps its vector as "zzunseen".
+    assert card["config"]["embedding_dim"] == 3
+    assert card["data"]["word_vectors"]["covered"] == len({w.lower() for w in words}) + 1
+    assert card["training"]["freeze_embeddings"] is False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -20,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.errors import DataError
-from pipelines.features import FeatureSpec, TokenFeatures, build_char_vocabulary
+from pipelines.features import FeatureSpec, TokenFeatures, build_char_vocabulary, word_key_strings
 from pipelines.ner import ner_dataset, ner_vocabularies
 from pipelines.readers import TaggedSentence, read_tagged
 from pipelines.spans import entity_spans
@@ -32,7 +33,8 @@ from zoo.export import export_versioned, read_card, resolve_export
 from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
-from zoo.registry import build, get_spec
+from zoo.pretrained import build_with_vectors, check_no_vectors_for_search
+from zoo.registry import get_spec
 from zoo.training import fit
 
 TASK = "ner"
@@ -91,6 +93,7 @@ class NerData:
     train_ds: tf.data.Dataset
     dev_ds: tf.data.Dataset
     info: dict
+    embeddings: np.ndarray | None = None  # pretrained rows for `vocab`, (len(vocab), dim)
 
     def sizes(self) -> dict:
         """The data-dependent builder arguments."""
@@ -153,6 +156,8 @@ def prepare_ner_data(
     max_vocab: int | None = None,
     max_length: int = 250,
     info: dict | None = None,
+    word_vectors: str | os.PathLike | None = None,
+    vectors_vocab: int = 0,
 ) -> NerData:
     """Vocabularies from the training sentences and bucketed pipelines for train and dev.
 
@@ -161,6 +166,8 @@ def prepare_ner_data(
         model: the registered tagger; its inputs decide the features (characters, word shapes).
         scheme: tags the model learns: "iob2" or "iobes" (outputs are always IOB2).
         max_length: training sentences longer than this are split (see `split_long`).
+        word_vectors: a GloVe / word2vec text file whose vectors start the word embedding
+            (`embeddings`); its first `vectors_vocab` words join the vocabulary as lookup keys.
     """
     if scheme not in SCHEMES:
         raise ValueError(f"Unknown training tag scheme. Received: scheme={scheme!r}; allowed: {list(SCHEMES)}")
@@ -170,6 +177,13 @@ def prepare_ner_data(
         print(f"zoo: {long} training sentences longer than {max_length} tokens were split into pieces")
     pieces = _in_scheme(split_long(train, max_length), scheme)
     vocab, tags = ner_vocabularies(pieces, min_count=min_count, max_size=max_vocab, lowercase=features.lowercase)
+    embeddings, info = None, dict(info or {})
+    if word_vectors:
+        from zoo.pretrained import vocabulary_with_vectors
+
+        vocab, embeddings, info["word_vectors"] = vocabulary_with_vectors(
+            vocab, word_vectors, first=vectors_vocab, seed=seed,
+            keys=functools.partial(word_key_strings, lowercase=features.lowercase))
     chars = build_char_vocabulary(s.tokens for s in pieces) if features.chars else None
     scheme_dev = _in_scheme(dev, scheme)
     unseen = sorted({t for s in scheme_dev for t in s.tags} - set(tags.tokens))
@@ -187,7 +201,8 @@ def prepare_ner_data(
         scheme=scheme,
         train_ds=ner_dataset(pieces, vocab, tags, batch_size=batch_size, seed=seed, features=token_features),
         dev_ds=ner_dataset(scheme_dev, vocab, tags, batch_size=batch_size, shuffle=False, features=token_features),
-        info={**(info or {}), "train_sentences": len(train), "dev_sentences": len(dev), "vocab_size": len(vocab),
+        embeddings=embeddings,
+        info={**info, "train_sentences": len(train), "dev_sentences": len(dev), "vocab_size": len(vocab),
               "char_vocab_size": len(chars) if chars else None, "num_tags": len(tags), "tag_scheme": scheme,
               "batch_size": batch_size, "max_length": max_length},
     )
@@ -425,19 +440,22 @@ def train_ner(
     lr_decay: float = 0.0,
     clipnorm: float = 5.0,
     patience: int = 3,
+    freeze_embeddings: bool = False,
     seed: int = 0,
     verbose: int | str = "auto",
 ) -> tuple[Path, dict]:
     """Builds, trains (early stopping on dev F1), scores and exports a registered tagger.
 
-    `lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise. Returns the
-    export path and the dev report.
+    `lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise. With pretrained
+    word vectors in `data`, the word embedding starts from them (fixed with `freeze_embeddings`).
+    Returns the export path and the dev report.
     """
     spec = get_spec(name)
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with NER data needs one of the NER models")
     keras.utils.set_random_seed(seed)
-    model = build(name, preset=preset, **data.sizes(), **(config or {}))
+    model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
+                                       config=config, **data.sizes())
     steps = sum(1 for _ in data.train_ds) if lr_decay else None
     compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps, decay_rate=lr_decay)
     started = time.perf_counter()
@@ -447,7 +465,8 @@ def train_ner(
     return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
         "config": spec.config(preset, **(config or {}), **data.sizes()),
         "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "lr_decay": lr_decay,
-                     "clipnorm": clipnorm, "seed": seed, "seconds": round(seconds, 1), "history": history},
+                     "clipnorm": clipnorm, "freeze_embeddings": freeze_embeddings, "seed": seed, "seconds": round(seconds, 1),
+                     "history": history},
     })
 
 
@@ -487,6 +506,7 @@ def tune_ner(name: str, data: NerData, *, workdir: str | os.PathLike, export_dir
     spec = get_spec(name)
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model, not an NER tagger")
+    check_no_vectors_for_search(data.embeddings)
     result = run_search(
         name, {**(config or {}), **data.sizes()}, compile_tagger, data.train_ds, data.dev_ds,
         objective=kt.Objective(MONITOR, "max"), callbacks=[DevF1(data, workdir)], **search,

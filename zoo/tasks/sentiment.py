@@ -33,7 +33,8 @@ from pipelines.sentiment import (
 from pipelines.vocab import Vocabulary, file_table
 from zoo.errors import ZooError
 from zoo.export import export_versioned, read_card, resolve_export
-from zoo.registry import build, get_spec
+from zoo.pretrained import build_with_vectors, check_no_vectors_for_search
+from zoo.registry import get_spec
 from zoo.tasks.ner import generic_rnn_kernels
 from zoo.training import fit
 
@@ -109,11 +110,10 @@ def prepare_sentiment_data(
     vocab = sentiment_vocabulary(train.texts, min_count=min_count, max_size=max_vocab)
     embeddings, info = None, dict(info or {})
     if word_vectors:
-        from pipelines.word_vectors import embedding_matrix, extend_vocabulary, read_word_vectors
+        from zoo.pretrained import vocabulary_with_vectors
 
-        vectors = read_word_vectors(word_vectors, vocab.tokens, first=vectors_vocab)
-        vocab = extend_vocabulary(vocab, vectors.first_words)
-        embeddings, info["word_vectors"] = embedding_matrix(vocab, vectors, seed=seed)
+        vocab, embeddings, info["word_vectors"] = vocabulary_with_vectors(vocab, word_vectors, first=vectors_vocab,
+                                                                          seed=seed)
     return SentimentData(
         train=train,
         dev=dev,
@@ -287,14 +287,8 @@ def train_sentiment(
     spec = _sentiment_spec(name)
     keras.utils.set_random_seed(seed)
     sizes = _sizes(data)
-    config = dict(config or {})
-    if data.embeddings is not None:
-        config["embedding_dim"] = _vectors_dim(config, data.embeddings)
-    model = build(name, preset=preset, **sizes, **config)
-    if data.embeddings is not None:
-        from zoo.pretrained import set_token_embedding
-
-        set_token_embedding(model, data.embeddings, trainable=not freeze_embeddings)
+    model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
+                                       config=config, **sizes)
     compile_sentiment(model, learning_rate=learning_rate)
     started = time.perf_counter()
     history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
@@ -328,9 +322,7 @@ def tune_sentiment(name: str, data: SentimentData, *, workdir: str | os.PathLike
     from zoo.tuning import run_search
 
     _sentiment_spec(name)
-    if data.embeddings is not None:
-        raise ZooError("`zoo tune` searches embedding_dim, so it cannot start from pretrained word vectors; "
-                       "train with --word-vectors instead")
+    check_no_vectors_for_search(data.embeddings)
     fixed = {**(config or {}), **_sizes(data)}
     result = run_search(name, fixed, compile_sentiment, data.train_ds, data.dev_ds,
                         objective=kt.Objective(MONITOR, "max"), **search)
@@ -368,14 +360,6 @@ def _sentiment_spec(name: str):
     if spec.task != TASK:
         raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with sentiment data needs a sentiment model")
     return spec
-
-
-def _vectors_dim(config: dict, embeddings: np.ndarray) -> int:
-    dim = int(embeddings.shape[1])
-    if config.get("embedding_dim", dim) != dim:
-        raise ZooError(f"the word vectors have {dim} dimensions, so embedding_dim must be {dim}. "
-                       f"Received: embedding_dim={config['embedding_dim']}")
-    return dim
 
 
 def _sizes(data: SentimentData) -> dict:
