@@ -58,7 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default="siamese_bow", choices=["siamese_bow", "siamese_lstm"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="model config override")
     parser.add_argument("--extra", default="mrpc,sick,stsb", help="comma-separated extra duplicate sources ('' = none)")
-    parser.add_argument("--members", type=int, default=4,
+    parser.add_argument("--members", type=int, default=8,
                         help="encoders trained with seeds SEED, SEED+1, ... and exported as one ensemble")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--patience", type=int, default=3)
