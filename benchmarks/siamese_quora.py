@@ -135,9 +135,8 @@ def main(argv=None) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from benchmarks.reporting import machine_info, write_results
     from pipelines.pairs import TextIds, is_positive, labelled, read_pairs, split_pairs
-    import numpy as np
-
-    from zoo.tasks.siamese import PairIndex, SiameseExport, prepare_siamese_data, similarity_report, train_siamese
+    from zoo.tasks.siamese import (PairIndex, SiameseExport, embed_texts, prepare_siamese_data, similarity_report,
+                                   train_siamese)
 
     quora = read_pairs(f"quora:{args.data}")[: args.limit]
     holdout = None
@@ -180,9 +179,10 @@ def main(argv=None) -> dict:
         if holdout_index:
             on_holdout[name] = similarity_report(tfidf_scores(quora_train_texts, holdout_index, **options),
                                                  holdout_index.labels, tau=baselines[name]["calibrated"]["tau"])
+    export = SiameseExport(path)
     if holdout_index:
-        scores, _ = SiameseExport(path).verify([p.text_a for p in holdout], [p.text_b for p in holdout])
-        on_holdout[args.model] = similarity_report(np.asarray(scores).ravel(), holdout_index.labels,
+        scores = holdout_index.similarities(embed_texts(export.embed, holdout_index.texts))
+        on_holdout[args.model] = similarity_report(scores, holdout_index.labels,
                                                    tau=report["calibrated"]["tau"])
     course = None
     if args.course:
@@ -195,7 +195,7 @@ def main(argv=None) -> dict:
         course_card = json.loads((course_path / "model_card.json").read_text())
         course = {**course_report, "export": str(course_path), "seconds": course_card["training"]["seconds"],
                   "parameters": course_card["training"]["parameters"], "epochs_run": course_card["training"]["epochs_run"]}
-    search = search_benchmark(SiameseExport(path), quora_train_texts, dev, args.collection, args.seed)
+    search = search_benchmark(export, quora_train_texts, dev, args.collection, args.seed)
     history = card["training"]["history"]
     result = {
         "benchmark": "siamese_quora",

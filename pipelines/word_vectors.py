@@ -143,7 +143,7 @@ def download_glove(corpus: str = "6B", dim: int = 300, cache_dir: str | os.PathL
 
     if corpus not in GLOVE_URLS:
         raise ValueError(f"Unknown GloVe corpus. Received: corpus={corpus!r}; allowed: {sorted(GLOVE_URLS)}")
-    if corpus == "6B" and dim not in (50, 100, 200, 300) or corpus != "6B" and dim != 300:
+    if dim not in ((50, 100, 200, 300) if corpus == "6B" else (300,)):
         raise ValueError(f"GloVe {corpus} has no {dim}-d vectors (6B: 50, 100, 200, 300; 42B and 840B: 300)")
     archive = Path(keras.utils.get_file(origin=GLOVE_URLS[corpus], cache_dir=cache_dir, cache_subdir="glove"))
     name = f"glove.{corpus}.{dim}d.txt"

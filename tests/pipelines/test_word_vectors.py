@@ -63,3 +63,13 @@ def test_bad_files_name_the_line(tmp_path, text, line, message):
     with pytest.raises(DataError, match="not a number|numbers|no vectors") as error:
         read_word_vectors(path, ["good", "the"])
     assert error.value.line == line and message in error.value.message
+
+
+@pytest.mark.parametrize("corpus, dim, message", [("6B", 64, "GloVe 6B has no 64-d vectors"),
+                                                  ("840B", 100, "GloVe 840B has no 100-d vectors"),
+                                                  ("99B", 300, "Unknown GloVe corpus")])
+def test_download_glove_refuses_releases_that_do_not_exist_before_downloading(corpus, dim, message):
+    from pipelines.word_vectors import download_glove
+
+    with pytest.raises(ValueError, match=message):
+        download_glove(corpus, dim)
