@@ -33,7 +33,7 @@ from zoo.export import export_versioned, read_card, resolve_export
 from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
-from zoo.pretrained import build_with_vectors, check_no_vectors_for_search
+from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vocabulary_with_vectors
 from zoo.registry import get_spec
 from zoo.training import fit
 
@@ -179,8 +179,6 @@ def prepare_ner_data(
     vocab, tags = ner_vocabularies(pieces, min_count=min_count, max_size=max_vocab, lowercase=features.lowercase)
     embeddings, info = None, dict(info or {})
     if word_vectors:
-        from zoo.pretrained import vocabulary_with_vectors
-
         vocab, embeddings, info["word_vectors"] = vocabulary_with_vectors(
             vocab, word_vectors, first=vectors_vocab, seed=seed,
             keys=functools.partial(word_key_strings, lowercase=features.lowercase))

@@ -33,7 +33,7 @@ from pipelines.sentiment import (
 from pipelines.vocab import Vocabulary, file_table
 from zoo.errors import ZooError
 from zoo.export import export_versioned, read_card, resolve_export
-from zoo.pretrained import build_with_vectors, check_no_vectors_for_search
+from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vocabulary_with_vectors
 from zoo.registry import get_spec
 from zoo.tasks.ner import generic_rnn_kernels
 from zoo.training import fit
@@ -110,8 +110,6 @@ def prepare_sentiment_data(
     vocab = sentiment_vocabulary(train.texts, min_count=min_count, max_size=max_vocab)
     embeddings, info = None, dict(info or {})
     if word_vectors:
-        from zoo.pretrained import vocabulary_with_vectors
-
         vocab, embeddings, info["word_vectors"] = vocabulary_with_vectors(vocab, word_vectors, first=vectors_vocab,
                                                                           seed=seed)
     return SentimentData(
