@@ -598,6 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.ngram_cli import add_ngram_parser  # argparse only, so `zoo --help` stays fast
 
     add_ngram_parser(sub)
+    from zoo.deploy.cli import add_serving_config_parser  # argparse only
+    add_serving_config_parser(sub)
     return parser
 
 
