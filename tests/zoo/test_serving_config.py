@@ -31,6 +31,8 @@ def base(tmp_path):
         fake_export(base, "ner", version, card)
     fake_export(base, "lm", 4)  # made elsewhere: no model card
     (base / "lm" / ".tmp-abc").mkdir()  # an interrupted export: ignored
+    (base / "ner" / "3" / "assets.extra").mkdir()
+    (base / "ner" / "3" / "assets.extra" / "tf_serving_warmup_requests").write_bytes(b"")
     (base / "README.md").write_text("not a model")
     return base
 
@@ -49,7 +51,7 @@ def test_models_config_parses_as_model_server_config(base, tmp_path):
     assert lm.name == "lm" and list(lm.model_version_policy.specific.versions) == [4]
     assert dict(lm.version_labels) == {"stable": 4}
     assert summary["models"][1] == {"name": "ner", "versions": [2, 3], "labels": {"stable": 2, "canary": 3},
-                                    "task": "ner", "signatures": ["serving_default", "tag_tokens"]}
+                                    "task": "ner", "signatures": ["serving_default", "tag_tokens"], "warmup": [3]}
 
 
 def test_stable_choice_and_container_base_path(base, tmp_path):

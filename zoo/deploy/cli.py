@@ -59,9 +59,11 @@ def cmd_serving_config(args: argparse.Namespace) -> None:
         rest_port=args.rest_port, grpc_port=args.grpc_port,
         batching={"max_batch_size": args.max_batch_size, "batch_timeout_micros": args.batch_timeout_micros,
                   "num_batch_threads": args.batch_threads, "max_enqueued_batches": args.max_enqueued_batches})
-    print(f"{'model':<24}{'labels':<28}{'task':<16}signatures")
+    print(f"{'model':<24}{'labels':<28}{'task':<16}{'warmup':<10}signatures")
     for model in summary["models"]:
         labels = ", ".join(f"{k}={v}" for k, v in model["labels"].items())
-        print(f"{model['name']:<24}{labels:<28}{model['task'] or '-':<16}{', '.join(model['signatures']) or '-'}")
+        warmup = ",".join(map(str, model["warmup"])) or "none"
+        print(f"{model['name']:<24}{labels:<28}{model['task'] or '-':<16}{warmup:<10}"
+              f"{', '.join(model['signatures']) or '-'}")
     print("wrote: " + ", ".join(summary["files"]))
     print(f"start (REST {args.host}:{args.rest_port}, gRPC {args.host}:{args.grpc_port}):\n{render(summary['docker'])}")

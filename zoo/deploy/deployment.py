@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 from zoo.deploy import commands
-from zoo.deploy.discovery import find_models
+from zoo.deploy.discovery import ModelExports, find_models
 from zoo.deploy.server_config import PROMETHEUS_PATH, batching_parameters, model_server_config, monitoring_config, \
     served_versions
+from zoo.deploy.warmup import WARMUP_FILE
 from zoo.errors import ZooError
 
 
@@ -29,7 +30,8 @@ def write_deployment(base: str | os.PathLike, out: str | os.PathLike, *, host: s
         batching: keyword arguments of `batching_parameters`.
 
     Returns:
-        A summary: `models` (name, versions, labels, task, signatures), `files`, `docker` and
+        A summary: `models` (name, versions, labels, task, signatures, versions with warmup
+        requests), `files`, `docker` and
         `server` (argument lists).
     """
     from google.protobuf import text_format
@@ -54,9 +56,7 @@ def write_deployment(base: str | os.PathLike, out: str | os.PathLike, *, host: s
                                      config_dir=config_dir, host=host, rest_port=rest_port, grpc_port=grpc_port)
     server = commands.server_command(config_dir=config_dir, rest_port=rest_port, grpc_port=grpc_port)
     summary = {
-        "models": [{"name": m.name, "versions": sorted(set(labels[m.name].values())), "labels": labels[m.name],
-                    "task": m.cards[labels[m.name]["stable"]].get("task", ""),
-                    "signatures": sorted(m.cards[labels[m.name]["stable"]].get("signatures", {}))} for m in models],
+        "models": [_describe(m, labels[m.name]) for m in models],
         "files": [str(out / name) for name in [*configs, "serve.sh", "README.md"]],
         "docker": docker, "server": server,
     }
@@ -71,6 +71,15 @@ def write_deployment(base: str | os.PathLike, out: str | os.PathLike, *, host: s
     except OSError as error:
         raise ZooError(f"--out {out}: cannot write there ({error.strerror or error})") from None
     return summary
+
+
+def _describe(model: ModelExports, labels: dict[str, int]) -> dict:
+    """What the stable version's model card says, and which served versions carry warmup requests."""
+    card = model.cards[labels["stable"]]
+    served = sorted(set(labels.values()))
+    return {"name": model.name, "versions": served, "labels": labels, "task": card.get("task", ""),
+            "signatures": sorted(card.get("signatures", {})),
+            "warmup": [v for v in served if (model.path / str(v) / WARMUP_FILE).exists()]}
 
 
 def _check_names(chosen: dict[str, int], names: list[str]) -> None:
@@ -96,11 +105,13 @@ def _serve_script(docker: list[str], server: list[str]) -> str:
 def _readme(summary: dict, *, host: str, rest_port: int) -> str:
     address = f"{commands.check_host(host)}:{rest_port}"
     rows = "\n".join(f"| {m['name']} | {', '.join(f'{k} = {v}' for k, v in m['labels'].items())} | {m['task']} | "
-                     f"{', '.join(m['signatures'])} |" for m in summary["models"])
+                     f"{', '.join(m['signatures'])} | {', '.join(map(str, m['warmup'])) or 'none'} |"
+                     for m in summary["models"])
     first = summary["models"][0]["name"]
     return (
         "# TF Serving deployment (written by `zoo serving-config`)\n\n"
-        "| model | versions | task | signatures |\n|---|---|---|---|\n" + rows + "\n\n"
+        "| model | versions | task | signatures | versions with warmup requests |\n|---|---|---|---|---|\n"
+        + rows + "\n\n"
         "Files: `models.config` (ModelServerConfig: models, base paths, `specific` version policy, "
         "`stable`/`canary` labels), `batching.config` (BatchingParameters), `monitoring.config` "
         "(Prometheus), `serve.sh`.\n\n"
