@@ -31,8 +31,8 @@ def write_deployment(base: str | os.PathLike, out: str | os.PathLike, *, host: s
 
     Returns:
         A summary: `models` (name, versions, labels, task, signatures, versions with warmup
-        requests), `files`, `docker` and
-        `server` (argument lists).
+        requests), `files`, `docker` and `server` (argument lists). Both commands read the same
+        models.config, so with `model_base_path` the bare server needs the models at that path.
     """
     from google.protobuf import text_format
 
