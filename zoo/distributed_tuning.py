@@ -19,57 +19,21 @@ This module imports neither TensorFlow nor keras-tuner: it only reads and writes
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 import socket
-import time
 from typing import Iterator, Mapping, MutableMapping
 
 from zoo.errors import ZooError
+from zoo.net import Address, parse_address, port_answers
 
 ENV_IP = "KERASTUNER_ORACLE_IP"
 ENV_PORT = "KERASTUNER_ORACLE_PORT"
 ENV_ID = "KERASTUNER_TUNER_ID"
 ENV_NAMES = (ENV_IP, ENV_PORT, ENV_ID)
 CHIEF_ID = "chief"
-DEFAULT_HOST = "127.0.0.1"  # the oracle is unauthenticated: loopback unless the user names an address
 CHIEF_WAIT_S = 120.0  # a worker's wait for its chief, which loads the data and builds a model first
 _TUNER_ID = re.compile(r"[A-Za-z0-9_.-]+")  # it becomes a file name: tuner_<id>.json
-
-
-@dataclasses.dataclass(frozen=True)
-class Address:
-    """A `HOST:PORT` address; an IPv6 host keeps its brackets (`[::1]`), as gRPC wants it."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def bare_host(self) -> str:
-        """The host without IPv6 brackets, as `socket` wants it."""
-        return self.host.strip("[]")
-
-
-def parse_address(text: str, *, flag: str = "address") -> Address:
-    """`"HOST:PORT"` -> `Address`; a bare `":PORT"` means 127.0.0.1. `flag` names the option in errors.
-
-    Raises:
-        ZooError: no port, a port that is not a number in 1..65535, or a host with a colon outside brackets.
-    """
-    host, sep, port = str(text).rpartition(":")
-    if not sep or not port.isdigit():
-        raise ZooError(f"{flag} expects HOST:PORT, e.g. 127.0.0.1:8000. Received: {text!r}")
-    if not 1 <= int(port) <= 65535:
-        raise ZooError(f"{flag} expects a port in 1..65535. Received: {text!r}")
-    host = host or DEFAULT_HOST
-    bracketed = host.startswith("[") and host.endswith("]") and len(host) > 2
-    if (":" in host and not bracketed) or any(c.isspace() for c in host):
-        raise ZooError(f"{flag} expects HOST:PORT with an IPv6 host in brackets ([::1]:8000). Received: {text!r}")
-    return Address(host, int(port))
 
 
 def tuner_environment(*, chief: str | None = None, worker: str | None = None, tuner_id: str | None = None) -> dict:
@@ -183,18 +147,9 @@ def wait_for_chief(address: Address, *, timeout: float = CHIEF_WAIT_S, poll: flo
     keras-tuner's workers wait up to an hour for the chief; a worker started first, or pointed at the
     wrong address, should say so instead.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        try:
-            with socket.create_connection((address.bare_host, address.port), timeout=max(min(remaining, 2.0), 0.05)):
-                return
-        except OSError:
-            if remaining <= 0:
-                break
-            time.sleep(min(poll, max(remaining, 0.0)))
-    raise ZooError(f"No keras-tuner chief answers at {address} after {timeout:g} s. Start the chief first "
-                   f"(`zoo tune ... --chief {address}`), and check the address and that the port is reachable")
+    if not port_answers(address, timeout=timeout, poll=poll):
+        raise ZooError(f"No keras-tuner chief answers at {address} after {timeout:g} s. Start the chief first "
+                       f"(`zoo tune ... --chief {address}`), and check the address and that the port is reachable")
 
 
 def preflight(*, timeout: float = CHIEF_WAIT_S, environ: Mapping[str, str] = os.environ) -> str | None:
