@@ -18,6 +18,7 @@ This module imports neither TensorFlow nor keras-tuner: it only reads and writes
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -163,3 +164,21 @@ def preflight(*, timeout: float = CHIEF_WAIT_S, environ: Mapping[str, str] = os.
     elif current == "worker":
         wait_for_chief(oracle_address(environ), timeout=timeout)
     return current
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--chief`, `--worker`, `--tuner-id` and `--chief-timeout`, for `zoo tune`."""
+    group = parser.add_argument_group("distributed search (keras-tuner's oracle is unauthenticated: private networks only)")
+    roles = group.add_mutually_exclusive_group()
+    roles.add_argument("--chief", metavar="HOST:PORT",
+                       help="serve the search to workers on this address (:PORT means 127.0.0.1:PORT); "
+                            "the chief runs no trial and exports the best model")
+    roles.add_argument("--worker", metavar="HOST:PORT", help="run trials for the chief at this address")
+    group.add_argument("--tuner-id", metavar="ID", help="this worker's id, unique among the workers (letters, digits, _.-)")
+    group.add_argument("--chief-timeout", type=float, default=CHIEF_WAIT_S, metavar="SECONDS",
+                       help=f"how long a worker waits for its chief (default {CHIEF_WAIT_S:g})")
+
+
+def environment_from_args(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """The `KERASTUNER_*` environment that `add_arguments`' flags ask for, set for a `with` block."""
+    return environment(tuner_environment(chief=args.chief, worker=args.worker, tuner_id=args.tuner_id))

@@ -54,17 +54,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("directory")
     parser.add_argument("export_dir")
-    parser.add_argument("--chief")
-    parser.add_argument("--worker")
-    parser.add_argument("--tuner-id")
-    parser.add_argument("--chief-timeout", type=float, default=distributed_tuning.CHIEF_WAIT_S)
+    distributed_tuning.add_arguments(parser)
     args = parser.parse_args(argv)
     tf.config.threading.set_intra_op_parallelism_threads(1)  # three of these processes share the test's CPUs
     tf.config.threading.set_inter_op_parallelism_threads(1)
     try:
-        variables = distributed_tuning.tuner_environment(chief=args.chief, worker=args.worker, tuner_id=args.tuner_id)
         train, val = datasets()
-        with distributed_tuning.environment(variables):
+        with distributed_tuning.environment_from_args(args):
             result = run_search("distributed_tiny_mlp", {"num_features": 3}, compile_binary, train, val,
                                 objective=kt.Objective("val_loss", "min"), directory=args.directory,
                                 algorithm="random", max_trials=MAX_TRIALS, max_epochs=1, verbose=0,
@@ -74,7 +70,7 @@ def main(argv=None) -> int:
         return 2
     if result is not None:
         os.makedirs(args.export_dir, exist_ok=True)
-        result.model.save(os.path.join(args.export_dir, f"{variables.get(distributed_tuning.ENV_ID, 'local')}.keras"))
+        result.model.save(os.path.join(args.export_dir, f"{args.tuner_id or 'chief'}.keras"))
     return 0
 
 

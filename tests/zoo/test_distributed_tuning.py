@@ -98,6 +98,25 @@ def test_role_reads_the_environment_as_keras_tuner_does():
         dt.role({**worker, "KERASTUNER_ORACLE_PORT": "99999"})
 
 
+def test_flags_set_the_environment_for_the_block_only(monkeypatch):
+    import argparse
+
+    for name in dt.ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    parser = argparse.ArgumentParser()
+    dt.add_arguments(parser)
+    args = parser.parse_args(["--worker", "10.0.0.5:8000", "--tuner-id", "w1", "--chief-timeout", "5"])
+    with dt.environment_from_args(args):
+        assert dt.role() == "worker" and dt.oracle_address() == dt.Address("10.0.0.5", 8000)
+    assert dt.role() is None and args.chief_timeout == 5
+    with dt.environment_from_args(parser.parse_args(["--chief", ":8000"])):
+        assert os.environ["KERASTUNER_ORACLE_IP"] == "127.0.0.1" and dt.is_chief()
+    with dt.environment_from_args(parser.parse_args([])):
+        assert dt.role() is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--chief", ":1", "--worker", ":1"])
+
+
 # ----------------------------------------------------------------------------- the chief's port, the worker's wait
 
 
