@@ -91,7 +91,7 @@ def environment(variables: Mapping[str, str], *,
 
 
 def role(environ: Mapping[str, str] = os.environ) -> str | None:
-    """"chief", "worker" or None (a local search), as keras-tuner will read `environ`.
+    """This process's part, as keras-tuner will read `environ`: "chief", "worker" or None (a local search).
 
     Raises:
         ZooError: `KERASTUNER_ORACLE_IP` without the port or the id, or a port that is not a number
