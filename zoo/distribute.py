@@ -1,0 +1,537 @@
+"""Training on several devices or machines: strategies, the cluster from `TF_CONFIG`, precision, a multi-worker loop.
+
+- `mirrored`: `tf.distribute.MirroredStrategy` over the local GPUs (or N logical CPUs for testing);
+  Keras `fit` works under it unchanged.
+- `multiworker`: `MultiWorkerMirroredStrategy` over the cluster in `TF_CONFIG`. Keras 3 `fit` fails
+  under it (keras-team/keras#20585), so `fit_multiworker` is a small custom loop around `strategy.run`
+  with Keras 3 models, losses, optimizers and metrics.
+
+TensorFlow's cluster gRPC servers are unauthenticated and unencrypted: run a cluster on a private
+network only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import math
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Callable
+
+from zoo.errors import ZooError
+
+STRATEGIES = ("none", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# Jobs whose tasks train; TF's "evaluator" and "ps" jobs are not supported by this loop.
+TRAINING_JOBS = ("chief", "worker")
+
+
+# ----------------------------------------------------------------------------- the cluster
+
+
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """The cluster of a `TF_CONFIG`: `jobs` maps a job name to its `host:port` addresses."""
+
+    jobs: dict
+    task_type: str
+    task_index: int
+
+    @property
+    def address(self) -> str:
+        """This task's own `host:port`."""
+        return self.jobs[self.task_type][self.task_index]
+
+    @property
+    def chief(self) -> str:
+        """The chief's address: the `chief` job's task, or worker 0 when there is no chief job."""
+        return self.jobs["chief"][0] if "chief" in self.jobs else self.jobs["worker"][0]
+
+    @property
+    def is_chief(self) -> bool:
+        return self.address == self.chief
+
+    @property
+    def num_workers(self) -> int:
+        return sum(len(self.jobs.get(job, ())) for job in TRAINING_JOBS)
+
+    def peers(self) -> list[str]:
+        """Every other task's address."""
+        return [a for job in TRAINING_JOBS for a in self.jobs.get(job, ()) if a != self.address]
+
+
+def parse_tf_config(text: str | None) -> Cluster:
+    """The `Cluster` of a `TF_CONFIG` value; a `ZooError` says what is wrong with a bad one.
+
+    Example: `{"cluster": {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}, "task": {"type": "worker", "index": 1}}`.
+    """
+    if not text:
+        raise ZooError("--strategy multiworker needs the TF_CONFIG environment variable (the cluster and this "
+                       "task, see README 'Beyond one machine'); it is not set")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ZooError(f"TF_CONFIG is not JSON ({e.msg} at character {e.pos}): {text[:80]!r}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("cluster"), dict):
+        raise ZooError(f"TF_CONFIG needs a 'cluster' object mapping job names to address lists; got {text[:80]!r}")
+    unknown = sorted(set(config["cluster"]) - set(TRAINING_JOBS))
+    if unknown:
+        raise ZooError(f"TF_CONFIG cluster has jobs {unknown}; allowed: {list(TRAINING_JOBS)}")
+    jobs = {}
+    for job, addresses in config["cluster"].items():
+        if not isinstance(addresses, list) or not addresses:
+            raise ZooError(f"TF_CONFIG cluster job {job!r} needs a non-empty list of host:port; got {addresses!r}")
+        jobs[job] = [_check_address(a, job) for a in addresses]
+    if len(jobs.get("chief", ())) > 1:
+        raise ZooError(f"TF_CONFIG cluster may have one chief; got {jobs['chief']}")
+    if "worker" not in jobs and "chief" not in jobs:
+        raise ZooError("TF_CONFIG cluster needs a 'worker' job")
+    everyone = [a for addresses in jobs.values() for a in addresses]
+    repeated = sorted({a for a in everyone if everyone.count(a) > 1})
+    if repeated:
+        raise ZooError(f"TF_CONFIG cluster lists the same address more than once: {repeated}")
+    task = config.get("task")
+    if not isinstance(task, dict) or "type" not in task or "index" not in task:
+        raise ZooError(f"TF_CONFIG needs a 'task' object with 'type' and 'index'; got {task!r}")
+    if task["type"] not in jobs:
+        raise ZooError(f"TF_CONFIG task type {task['type']!r} is not a job of the cluster {sorted(jobs)}")
+    index = task["index"]
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(jobs[task["type"]]):
+        raise ZooError(f"TF_CONFIG task index {index!r} is out of range: job {task['type']!r} has "
+                       f"{len(jobs[task['type']])} task(s), indices 0..{len(jobs[task['type']]) - 1}")
+    return Cluster(jobs=jobs, task_type=task["type"], task_index=index)
+
+
+def _check_address(address, job: str) -> str:
+    host, _, port = str(address).rpartition(":")
+    if not isinstance(address, str) or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ZooError(f"TF_CONFIG cluster job {job!r}: address {address!r} is not host:port with a port in 1..65535")
+    return address
+
+
+def local_tf_config(ports: list[int], index: int, *, host: str = "127.0.0.1") -> str:
+    """A `TF_CONFIG` for `len(ports)` workers on one machine (tests, benchmarks); worker 0 is the chief."""
+    return json.dumps({"cluster": {"worker": [f"{host}:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def free_ports(count: int, *, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct ports that were free on `host` a moment ago (another program may still take one)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind((host, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def check_port_free(address: str) -> None:
+    """A `ZooError` when this task's own port is already taken (TF would fail later, less clearly)."""
+    host, _, port = address.rpartition(":")
+    with socket.socket() as s:
+        try:
+            # TF's gRPC server listens on every interface at this port, so check the wildcard address.
+            s.bind(("", int(port)))
+        except OSError as e:
+            raise ZooError(f"this task's address {address} from TF_CONFIG: port {port} is in use ({e.strerror}); "
+                           "stop what holds it or pick another port") from None
+
+
+def wait_for_peers(addresses: list[str], *, timeout: float, interval: float = 0.2) -> None:
+    """Returns once a TCP connection to every address succeeds; a `ZooError` names the unreachable
+    ones after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    waiting = list(addresses)
+    while True:
+        waiting = [a for a in waiting if not _accepts(a)]
+        if not waiting:
+            return
+        if time.monotonic() >= deadline:
+            raise ZooError(f"could not reach {', '.join(waiting)} within {timeout:g} s; is every task of TF_CONFIG "
+                           "started, are the addresses right, and does the network let their ports through?")
+        time.sleep(interval)  # polling a peer that is still starting
+
+
+def _accepts(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+def use_logical_cpus(count: int) -> list[str]:
+    """Splits the CPU into `count` logical devices and returns their names.
+
+    Must run before TensorFlow initialises its devices (before any op or `list_logical_devices`),
+    so call it first thing in the process.
+    """
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        if len(tf.config.list_logical_devices("CPU")) != count:
+            raise ZooError(f"--devices {count}: TensorFlow had already started with "
+                           f"{len(tf.config.list_logical_devices('CPU'))} CPU device(s); choose the strategy "
+                           "before anything else runs") from None
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def make_strategy(name: str | None, *, devices: int | None = None, timeout: float = 120.0):
+    """None (no strategy), a `MirroredStrategy` or a `MultiWorkerMirroredStrategy` (cluster from `TF_CONFIG`).
+
+    Args:
+        name: one of `STRATEGIES` (None means "none").
+        devices: `mirrored` only: how many GPUs (default all), or logical CPUs when there is no GPU
+            (default 1). Logical CPUs must be configured before TensorFlow starts: call this first.
+        timeout: `multiworker` only: seconds to wait for the rest of the cluster before a `ZooError`.
+    """
+    import tensorflow as tf
+
+    if name in (None, "none"):
+        if devices not in (None, 1):
+            raise ZooError(f"--devices {devices} needs --strategy mirrored")
+        return None
+    if name == "mirrored":
+        gpus = tf.config.list_physical_devices("GPU")
+        if devices is not None and devices < 1:
+            raise ZooError(f"--devices must be at least 1; got {devices}")
+        if gpus:
+            if (devices or len(gpus)) > len(gpus):
+                raise ZooError(f"--devices {devices}: this machine has {len(gpus)} GPU(s)")
+            return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(devices or len(gpus))])
+        return tf.distribute.MirroredStrategy(use_logical_cpus(devices or 1))
+    if name == "multiworker":
+        if devices is not None:
+            raise ZooError("--devices is for --strategy mirrored; a multiworker task uses all its local GPUs (or its CPU)")
+        return multiworker_strategy(parse_tf_config(os.environ.get("TF_CONFIG")), timeout=timeout)
+    raise ZooError(f"unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}")
+
+
+def multiworker_strategy(cluster: Cluster, *, timeout: float = 120.0):
+    """A `MultiWorkerMirroredStrategy` for `cluster`; blocks until every task of the cluster has started one.
+
+    A `ZooError` when this task's port is taken or (on a worker) the chief is unreachable for `timeout`
+    seconds. If the cluster still does not assemble within `timeout`, the process prints
+    `zoo: error: ...` naming the unreachable tasks and exits with status 2: TensorFlow's rendezvous
+    neither times out nor returns to Python, so no exception could end it.
+    """
+    import tensorflow as tf
+
+    check_port_free(cluster.address)
+    if not cluster.is_chief:
+        # A missing chief is the common mistake: name it now, with a clean error, rather than after the watchdog.
+        wait_for_peers([cluster.chief], timeout=timeout)
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster.jobs), task_type=cluster.task_type, task_id=cluster.task_index, rpc_layer="grpc")
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
+    with _exit_unless_done(timeout, lambda: _assembly_error(cluster, timeout)):
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
+
+
+def _assembly_error(cluster: Cluster, timeout: float) -> str:
+    missing = [a for a in cluster.peers() if not _accepts(a)]
+    return (f"the cluster of TF_CONFIG did not assemble within {timeout:g} s (this task: {cluster.address}; "
+            f"not reachable: {', '.join(missing) or 'none, but a task may be stuck or started twice'})")
+
+
+@contextlib.contextmanager
+def _exit_unless_done(timeout: float, message: Callable[[], str]):
+    """Ends the process with `zoo: error: <message()>` and exit status 2 if the block runs past `timeout`.
+
+    For waits inside TensorFlow's C++ runtime (the cluster's rendezvous) that neither time out nor
+    return to Python on a signal, so an exception cannot stop them.
+    """
+    import sys
+    import threading
+
+    done = threading.Event()
+
+    def watch():
+        if not done.wait(timeout):
+            print(f"zoo: error: {message()}", file=sys.stderr, flush=True)
+            os._exit(2)
+
+    threading.Thread(target=watch, daemon=True, name="zoo-cluster-watchdog").start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def strategy_scope(strategy):
+    """`strategy.scope()`, or a no-op without a strategy."""
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+# ----------------------------------------------------------------------------- precision
+
+
+def set_precision(policy: str) -> None:
+    """Sets Keras' global dtype policy; models built afterwards compute in it.
+
+    Under a mixed policy a model's outputs come out in float16/bfloat16 unless its last layer has
+    `dtype="float32"`: wrap it with `with_float32_outputs` before training so that losses and exports
+    stay float32. `mixed_float16` needs loss scaling: Keras `compile` adds it, `fit_multiworker` too.
+    """
+    import keras
+
+    if policy not in PRECISIONS:
+        raise ZooError(f"unknown precision {policy!r}; allowed: {', '.join(PRECISIONS)}")
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def with_float32_outputs(model):
+    """`model` if its outputs are float32, else the same model with a float32 cast on each output
+    (the layers' names and weights are the model's own, so weights and checkpoints still match)."""
+    import keras
+
+    outputs = model.outputs
+    if all(o.dtype == "float32" for o in outputs):
+        return model
+    cast = [keras.layers.Activation("linear", dtype="float32", name=f"{o.name.split('/')[0]}_float32")(o)
+            for o in outputs]
+    return keras.Model(model.inputs, cast if len(cast) > 1 else cast[0], name=model.name)
+
+
+def check_export_float32(export_dir: str | os.PathLike, signature: str = "serving_default") -> None:
+    """A `ZooError` when a signature of the export has a floating input or output that is not float32,
+    or when its graph holds cuDNN-only ops (which a CPU server cannot run)."""
+    import tensorflow as tf
+
+    from zoo.serving import graph_ops
+
+    loaded = tf.saved_model.load(str(export_dir))
+    function = loaded.signatures[signature]
+    specs = {**function.structured_input_signature[1], **function.structured_outputs}
+    wrong = {name: spec.dtype.name for name, spec in specs.items() if spec.dtype.is_floating and spec.dtype != tf.float32}
+    if wrong:
+        raise ZooError(f"{export_dir}: signature {signature!r} has non-float32 tensors {wrong}; give the model "
+                       "float32 outputs (zoo.distribute.with_float32_outputs)")
+    cudnn = sorted(op for op in graph_ops(export_dir) if "Cudnn" in op)
+    if cudnn:
+        raise ZooError(f"{export_dir}: the graph uses cuDNN-only ops {cudnn}; a CPU server cannot run them")
+
+
+# ----------------------------------------------------------------------------- the multi-worker loop
+
+
+def fit_multiworker(
+    strategy,
+    build: Callable,
+    *,
+    loss: Callable,
+    optimizer: Callable,
+    train,
+    dev=None,
+    metrics: Callable | None = None,
+    epochs: int,
+    global_batch: int | None = None,
+    steps_per_epoch: int | None = None,
+    workdir: str | os.PathLike,
+    is_chief: bool,
+    task_index: int = 0,
+    monitor: str = "val_loss",
+    mode: str = "min",
+    patience: int | None = None,
+    jit_compile: bool = False,
+    on_epoch_end: Callable | None = None,
+    on_step: Callable | None = None,
+):
+    """Trains a Keras 3 model under `strategy` (any `tf.distribute` strategy, made for `MultiWorkerMirroredStrategy`).
+
+    Every worker runs this with the same arguments. Each step, every replica computes its share of the
+    global batch, the per-example losses are summed and divided by the global batch size, and the
+    optimizer all-reduces the gradients, so the update equals one process training on the whole batch.
+
+    Args:
+        strategy: the strategy whose scope builds the model and optimizer.
+        build: `build() -> keras.Model` (uncompiled; called under `strategy.scope()`).
+        loss: `loss() -> keras.losses.Loss`; its reduction is replaced by per-example values.
+        optimizer: `optimizer() -> keras.optimizers.Optimizer` (wrapped for loss scaling under mixed_float16).
+        metrics: `metrics() -> list of keras.metrics.Metric`, reported for train and dev (`val_` prefix).
+        train / dev: a `tf.data.Dataset` of global batches (split across replicas, each worker keeping its
+            share), or `fn(input_context) -> dataset` of per-replica batches for
+            `strategy.distribute_datasets_from_function` (shard by `input_context.input_pipeline_id`).
+        epochs: the total, counting epochs done before a resume.
+        global_batch: the global batch size; needed with `fn` datasets to scale the loss (else read per batch).
+        steps_per_epoch: stop an epoch after this many steps (default: when the data runs out).
+        workdir: the chief writes `checkpoints/`, `logs/` (TensorBoard) and `history.csv` here; other
+            workers keep one resume checkpoint in `workdir/worker-<task_index>/` (hosts need not share disk).
+        is_chief / task_index: this task's role (`Cluster.is_chief`, `Cluster.task_index`).
+        monitor / mode / patience: early stopping on a logged value; the best epoch's weights are restored.
+        jit_compile: compile each replica's forward and backward pass with XLA.
+        on_epoch_end: `fn(epoch, logs)`, called on every worker.
+        on_step: `fn(step)`, called on every worker before each training step (steps counted from this
+            process's start).
+
+    Returns:
+        (model, history): the trained model and `{name: [value per epoch]}` like Keras' `fit`, epochs
+        before a resume included. Only the chief should export the model.
+    """
+    import keras
+    import tensorflow as tf
+
+    workdir = Path(workdir)
+    own_dir = workdir if is_chief else workdir / f"worker-{task_index}"
+    with strategy.scope():
+        model = build()
+        loss_object = loss()
+        loss_object.reduction = None  # per-example values; scaled by the global batch below
+        opt = optimizer()
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            opt = keras.optimizers.LossScaleOptimizer(opt)
+        train_metrics = list(metrics()) if metrics else []
+        dev_metrics = list(metrics()) if metrics else []
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=opt, epoch=epoch_var)
+    manager = tf.train.CheckpointManager(checkpoint, str(own_dir / "checkpoints"), max_to_keep=2 if is_chief else 1)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    _check_same_epoch(strategy, epoch_var)
+
+    forward = tf.function(_forward_backward(model, loss_object, opt), jit_compile=jit_compile, reduce_retracing=True)
+
+    def replica_train(x, y):
+        batch = global_batch or tf.shape(y)[0] * strategy.num_replicas_in_sync
+        loss_sum, grads, predictions = forward(x, y, tf.cast(batch, tf.float32))
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        for m in train_metrics:
+            m.update_state(y, predictions)
+        return loss_sum
+
+    def replica_eval(x, y):
+        predictions = model(x, training=False)
+        per_example = loss_object(y, predictions)
+        for m in dev_metrics:
+            m.update_state(y, predictions)
+        return tf.reduce_sum(tf.cast(per_example, tf.float32)), tf.cast(tf.size(per_example), tf.float32)
+
+    @tf.function
+    def train_step(batch):
+        losses = strategy.run(replica_train, args=batch)
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+    @tf.function
+    def eval_step(batch):
+        sums, counts = strategy.run(replica_eval, args=batch)
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, sums, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, counts, axis=None))
+
+    train_data, dev_data = _distribute(strategy, train), _distribute(strategy, dev) if dev is not None else None
+    writer = tf.summary.create_file_writer(str(workdir / "logs")) if is_chief else None
+    history = _read_csv(workdir / "history.csv") if is_chief else {}
+    best, best_weights, waited, global_step = None, None, 0, 0
+    for epoch in range(int(epoch_var.numpy()), epochs):
+        for m in train_metrics + dev_metrics:
+            m.reset_state()
+        total, steps = 0.0, 0
+        for batch in train_data:
+            if steps_per_epoch is not None and steps >= steps_per_epoch:
+                break
+            if on_step:
+                on_step(global_step)
+            global_step += 1
+            total += float(train_step(batch))
+            steps += 1
+        logs = {"loss": total / max(steps, 1), **{m.name: float(m.result()) for m in train_metrics}}
+        if dev_data is not None:
+            sums, counts = 0.0, 0.0
+            for batch in dev_data:
+                s, c = eval_step(batch)
+                sums, counts = sums + float(s), counts + float(c)
+            logs.update({"val_loss": sums / max(counts, 1.0),
+                         **{f"val_{m.name}": float(m.result()) for m in dev_metrics}})
+        epoch_var.assign(epoch + 1)
+        manager.save(checkpoint_number=epoch + 1)  # every worker: saving may run collectives
+        if is_chief:
+            _write_epoch(writer, workdir / "history.csv", epoch, logs)
+        for key, value in logs.items():
+            history.setdefault(key, []).append(value)
+        if on_epoch_end:
+            on_epoch_end(epoch, logs)
+        if patience is not None and monitor in logs:
+            value = logs[monitor] if mode == "min" else -logs[monitor]
+            if best is None or value < best:
+                best, best_weights, waited = value, model.get_weights(), 0
+            else:
+                waited += 1
+                if waited >= patience:
+                    break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    return model, history
+
+
+def _forward_backward(model, loss_object, opt):
+    import tensorflow as tf
+
+    def forward(x, y, global_batch):
+        with tf.GradientTape() as tape:
+            predictions = model(x, training=True)
+            per_example = tf.cast(loss_object(y, predictions), tf.float32)
+            loss_sum = tf.reduce_sum(per_example) / global_batch
+            scaled = opt.scale_loss(loss_sum)
+        grads = tape.gradient(scaled, model.trainable_variables)
+        return loss_sum, grads, predictions
+
+    return forward
+
+
+def _distribute(strategy, data):
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        return strategy.experimental_distribute_dataset(data)
+    return strategy.distribute_datasets_from_function(data)
+
+
+def _check_same_epoch(strategy, epoch_var) -> None:
+    """Workers resuming from different epochs would train out of step; stop them with a clear error."""
+    import tensorflow as tf
+
+    def mean(value):
+        return float(strategy.reduce(tf.distribute.ReduceOp.MEAN, strategy.run(lambda: tf.identity(value)), axis=None))
+
+    epoch = float(epoch_var.numpy())
+    average = mean(epoch)
+    if mean((epoch - average) ** 2) > 0:  # every worker sees the same spread, so all of them stop
+        raise ZooError(f"the workers resume from different epochs (this one from {int(epoch)}, mean {average:g}): "
+                       "their checkpoints disagree; delete the newer ones or start every worker afresh")
+
+
+def _write_epoch(writer, path: Path, epoch: int, logs: dict) -> None:
+    import tensorflow as tf
+
+    with writer.as_default():
+        for key, value in logs.items():
+            tf.summary.scalar(key, value, step=epoch)
+    writer.flush()
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=["epoch", *logs])
+        if new:
+            out.writeheader()
+        out.writerow({"epoch": epoch, **logs})
+
+
+def _read_csv(path: Path) -> dict:
+    from zoo.training import read_history
+
+    return {k: [v for v in values if not math.isnan(v)] for k, values in read_history(path).items()}
