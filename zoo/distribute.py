@@ -135,11 +135,11 @@ def free_ports(count: int, *, host: str = "127.0.0.1") -> list[int]:
 
 
 def check_port_free(address: str) -> None:
-    """A `ZooError` when this task's own port is already taken (TF would fail later, less clearly)."""
+    """A `ZooError` when this task's own port is already taken on any interface: TF's gRPC server
+    listens on every interface at the port, whatever host `TF_CONFIG` names."""
     host, _, port = address.rpartition(":")
     with socket.socket() as s:
         try:
-            # TF's gRPC server listens on every interface at this port, so check the wildcard address.
             s.bind(("", int(port)))
         except OSError as e:
             raise ZooError(f"this task's address {address} from TF_CONFIG: port {port} is in use ({e.strerror}); "
@@ -224,55 +224,49 @@ def make_strategy(name: str | None, *, devices: int | None = None, timeout: floa
 
 
 def multiworker_strategy(cluster: Cluster, *, timeout: float = 120.0):
-    """A `MultiWorkerMirroredStrategy` for `cluster`; blocks until every task of the cluster has started one.
+    """A `MultiWorkerMirroredStrategy` for `cluster`, once every task of the cluster answers.
 
-    A `ZooError` when this task's port is taken or (on a worker) the chief is unreachable for `timeout`
-    seconds. If the cluster still does not assemble within `timeout`, the process prints
-    `zoo: error: ...` naming the unreachable tasks and exits with status 2: TensorFlow's rendezvous
-    neither times out nor returns to Python, so no exception could end it.
+    TensorFlow's own rendezvous blocks in C++ without a deadline and holding the GIL, so it cannot
+    report a missing task. So each task first listens on its own address (a `ZooError` when the port
+    is taken) and waits for every peer to answer on theirs (a `ZooError` naming the unreachable ones
+    after `timeout` seconds); only then does TensorFlow take the port. Should a peer die between the
+    two, `faulthandler` ends the stuck process after another `timeout` seconds (exit status 1 and a
+    stack dump rather than a hang).
     """
+    import faulthandler
+
     import tensorflow as tf
 
     check_port_free(cluster.address)
-    if not cluster.is_chief:
-        # A missing chief is the common mistake: name it now, with a clean error, rather than after the watchdog.
-        wait_for_peers([cluster.chief], timeout=timeout)
+    with _listening(cluster.address):
+        wait_for_peers(cluster.peers(), timeout=timeout)
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
         tf.train.ClusterSpec(cluster.jobs), task_type=cluster.task_type, task_id=cluster.task_index, rpc_layer="grpc")
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING)
-    with _exit_unless_done(timeout, lambda: _assembly_error(cluster, timeout)):
+    faulthandler.dump_traceback_later(timeout, exit=True)
+    try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
-
-
-def _assembly_error(cluster: Cluster, timeout: float) -> str:
-    missing = [a for a in cluster.peers() if not _accepts(a)]
-    return (f"the cluster of TF_CONFIG did not assemble within {timeout:g} s (this task: {cluster.address}; "
-            f"not reachable: {', '.join(missing) or 'none, but a task may be stuck or started twice'})")
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 @contextlib.contextmanager
-def _exit_unless_done(timeout: float, message: Callable[[], str]):
-    """Ends the process with `zoo: error: <message()>` and exit status 2 if the block runs past `timeout`.
+def _listening(address: str):
+    """Holds this task's port with a plain socket, so that peers can see the task is up before TF starts.
 
-    For waits inside TensorFlow's C++ runtime (the cluster's rendezvous) that neither time out nor
-    return to Python on a signal, so an exception cannot stop them.
+    Connections complete in the kernel's backlog and are never read; the socket closes on exit.
     """
-    import sys
-    import threading
-
-    done = threading.Event()
-
-    def watch():
-        if not done.wait(timeout):
-            print(f"zoo: error: {message()}", file=sys.stderr, flush=True)
-            os._exit(2)
-
-    threading.Thread(target=watch, daemon=True, name="zoo-cluster-watchdog").start()
-    try:
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host.strip("[]"), int(port)))
+        except OSError as e:
+            raise ZooError(f"this task's address {address} from TF_CONFIG: cannot listen there ({e.strerror}); "
+                           "is it an address of this machine?") from None
+        s.listen(128)
         yield
-    finally:
-        done.set()
 
 
 def strategy_scope(strategy):

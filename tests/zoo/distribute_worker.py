@@ -15,6 +15,7 @@ import sys
 import time
 
 EXAMPLES, FEATURES, CLASSES = 64, 4, 3
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_args(argv=None):
@@ -140,6 +141,54 @@ def export(model, path: str) -> None:
 
     served = Served(model)
     tf.saved_model.save(served, path, signatures={"serving_default": served.serve})
+
+
+# ----------------------------------------------------------------------------- running several at once
+
+
+def worker_runs(count: int, *args) -> dict:
+    """`run_processes` entries `w0`..: `count` loopback workers of one cluster on free ports, all given `args`."""
+    from zoo.distribute import free_ports, local_tf_config
+
+    ports = free_ports(count)
+    return {f"w{i}": (list(args), local_tf_config(ports, i)) for i in range(count)}
+
+
+def run_processes(runs: dict, *, out_dir, timeout: float) -> dict:
+    """Starts every `name: (args, tf_config or None)` of this script at once, writing `out_dir/<name>.npz`
+    and `.log`; returns each exit status (None: still running at `timeout`). Every process is killed
+    at the end."""
+    import subprocess
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TF_CONFIG", None)
+    processes = {}
+    try:
+        for name, (args, tf_config) in runs.items():
+            with open(out_dir / f"{name}.log", "w") as log:
+                processes[name] = subprocess.Popen(
+                    [sys.executable, __file__, "--out", str(out_dir / f"{name}.npz"), *args], stdout=log,
+                    stderr=subprocess.STDOUT, cwd=out_dir, env={**env, **({"TF_CONFIG": tf_config} if tf_config else {})})
+        return {name: p.wait(timeout=timeout) for name, p in processes.items()}
+    except subprocess.TimeoutExpired:
+        return {name: p.poll() for name, p in processes.items()}
+    finally:
+        for p in processes.values():
+            p.kill()  # SIGKILL: a task stuck in TF's rendezvous holds the GIL and never runs a SIGTERM handler
+            p.wait()
+
+
+def read_run(out_dir, name: str) -> dict:
+    """What run `name` saved: `weights` (list of arrays), `history`, `seconds`, `step_times`."""
+    import numpy as np
+    from pathlib import Path
+
+    with np.load(Path(out_dir) / f"{name}.npz") as f:
+        weights = [f[f"arr_{i}"] for i in range(len(f.files))]
+    with open(Path(out_dir) / f"{name}.npz.json") as f:
+        return {"weights": weights, **json.load(f)}
 
 
 if __name__ == "__main__":
