@@ -218,7 +218,8 @@ def make_strategy(name: str | None, *, devices: int | None = None, timeout: floa
         return tf.distribute.MirroredStrategy(use_logical_cpus(devices or 1))
     if name == "multiworker":
         if devices is not None:
-            raise ZooError("--devices is for --strategy mirrored; a multiworker task uses all its local GPUs (or its CPU)")
+            raise ZooError(f"--devices {devices} is for --strategy mirrored; a multiworker task uses all its local "
+                           "GPUs (or its CPU)")
         return multiworker_strategy(parse_tf_config(os.environ.get("TF_CONFIG")), timeout=timeout)
     raise ZooError(f"unknown strategy {name!r}; allowed: {', '.join(STRATEGIES)}")
 
@@ -314,7 +315,8 @@ def check_export_float32(export_dir: str | os.PathLike, signature: str = "servin
     loaded = tf.saved_model.load(str(export_dir))
     function = loaded.signatures[signature]
     specs = {**function.structured_input_signature[1], **function.structured_outputs}
-    wrong = {name: spec.dtype.name for name, spec in specs.items() if spec.dtype.is_floating and spec.dtype != tf.float32}
+    wrong = {name: spec.dtype.name for name, spec in specs.items()
+             if spec.dtype.is_floating and spec.dtype != tf.float32}
     if wrong:
         raise ZooError(f"{export_dir}: signature {signature!r} has non-float32 tensors {wrong}; give the model "
                        "float32 outputs (zoo.distribute.with_float32_outputs)")
@@ -330,13 +332,12 @@ def fit_multiworker(
     strategy,
     build: Callable,
     *,
-    loss: Callable,
-    optimizer: Callable,
     train,
     dev=None,
+    loss: Callable | None = None,
+    optimizer: Callable | None = None,
     metrics: Callable | None = None,
     epochs: int,
-    global_batch: int | None = None,
     steps_per_epoch: int | None = None,
     workdir: str | os.PathLike,
     is_chief: bool,
@@ -345,33 +346,39 @@ def fit_multiworker(
     mode: str = "min",
     patience: int | None = None,
     jit_compile: bool = False,
-    on_epoch_end: Callable | None = None,
+    callbacks: list | None = None,
     on_step: Callable | None = None,
 ):
     """Trains a Keras 3 model under `strategy` (any `tf.distribute` strategy, made for `MultiWorkerMirroredStrategy`).
 
-    Every worker runs this with the same arguments. Each step, every replica computes its share of the
-    global batch, the per-example losses are summed and divided by the global batch size, and the
-    optimizer all-reduces the gradients, so the update equals one process training on the whole batch.
+    Every worker runs this with the same arguments. Each step, every replica computes the loss of its
+    share of the global batch with the loss's own reduction (mean over examples, masks as the loss
+    defines them), plus the model's regularization losses, divided by the number of replicas (Keras
+    losses do that themselves under a strategy); the optimizer all-reduces (sums) the gradients. With
+    equal shares that is one process's step on the whole batch. Losses that look across the batch
+    (in-batch triplet mining) see only their replica's share.
 
     Args:
         strategy: the strategy whose scope builds the model and optimizer.
-        build: `build() -> keras.Model` (uncompiled; called under `strategy.scope()`).
-        loss: `loss() -> keras.losses.Loss`; its reduction is replaced by per-example values.
-        optimizer: `optimizer() -> keras.optimizers.Optimizer` (wrapped for loss scaling under mixed_float16).
+        build: `build() -> keras.Model`, called under `strategy.scope()`. A compiled model brings its
+            loss, optimizer and metrics (Metric objects in a flat list); otherwise pass `loss` and `optimizer`.
+        train / dev: a `tf.data.Dataset` of `(x, y)` global batches (split across replicas, each worker
+            keeping its share), or `fn(input_context) -> dataset` of per-replica batches for
+            `strategy.distribute_datasets_from_function` (shard by `input_context.input_pipeline_id`,
+            batch `input_context.get_per_replica_batch_size(global_batch)`).
+        loss: `loss() -> keras.losses.Loss`, for an uncompiled model.
+        optimizer: `optimizer() -> keras.optimizers.Optimizer`, for an uncompiled model (wrapped for loss
+            scaling under mixed_float16).
         metrics: `metrics() -> list of keras.metrics.Metric`, reported for train and dev (`val_` prefix).
-        train / dev: a `tf.data.Dataset` of global batches (split across replicas, each worker keeping its
-            share), or `fn(input_context) -> dataset` of per-replica batches for
-            `strategy.distribute_datasets_from_function` (shard by `input_context.input_pipeline_id`).
         epochs: the total, counting epochs done before a resume.
-        global_batch: the global batch size; needed with `fn` datasets to scale the loss (else read per batch).
         steps_per_epoch: stop an epoch after this many steps (default: when the data runs out).
         workdir: the chief writes `checkpoints/`, `logs/` (TensorBoard) and `history.csv` here; other
             workers keep one resume checkpoint in `workdir/worker-<task_index>/` (hosts need not share disk).
         is_chief / task_index: this task's role (`Cluster.is_chief`, `Cluster.task_index`).
         monitor / mode / patience: early stopping on a logged value; the best epoch's weights are restored.
         jit_compile: compile each replica's forward and backward pass with XLA.
-        on_epoch_end: `fn(epoch, logs)`, called on every worker.
+        callbacks: Keras callbacks whose `on_train_begin`, `on_epoch_end` (which may add to `logs`, e.g. a
+            dev F1 to monitor) and `on_train_end` run on every worker; batch hooks do not run.
         on_step: `fn(step)`, called on every worker before each training step (steps counted from this
             process's start).
 
@@ -386,13 +393,8 @@ def fit_multiworker(
     own_dir = workdir if is_chief else workdir / f"worker-{task_index}"
     with strategy.scope():
         model = build()
-        loss_object = loss()
-        loss_object.reduction = None  # per-example values; scaled by the global batch below
-        opt = optimizer()
-        if keras.mixed_precision.global_policy().name == "mixed_float16":
-            opt = keras.optimizers.LossScaleOptimizer(opt)
-        train_metrics = list(metrics()) if metrics else []
-        dev_metrics = list(metrics()) if metrics else []
+        loss_object, opt, new_metrics = _training_parts(model, loss=loss, optimizer=optimizer, metrics=metrics)
+        train_metrics, dev_metrics = new_metrics(), new_metrics()
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=opt, epoch=epoch_var)
     manager = tf.train.CheckpointManager(checkpoint, str(own_dir / "checkpoints"), max_to_keep=2 if is_chief else 1)
@@ -400,22 +402,23 @@ def fit_multiworker(
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
     _check_same_epoch(strategy, epoch_var)
 
-    forward = tf.function(_forward_backward(model, loss_object, opt), jit_compile=jit_compile, reduce_retracing=True)
+    forward = tf.function(_forward_backward(model, loss_object, opt, strategy.num_replicas_in_sync),
+                          jit_compile=jit_compile, reduce_retracing=True)
 
     def replica_train(x, y):
-        batch = global_batch or tf.shape(y)[0] * strategy.num_replicas_in_sync
-        loss_sum, grads, predictions = forward(x, y, tf.cast(batch, tf.float32))
+        loss_value, grads, predictions = forward(x, y)
         opt.apply_gradients(zip(grads, model.trainable_variables))
         for m in train_metrics:
             m.update_state(y, predictions)
-        return loss_sum
+        return loss_value
 
     def replica_eval(x, y):
         predictions = model(x, training=False)
-        per_example = loss_object(y, predictions)
         for m in dev_metrics:
             m.update_state(y, predictions)
-        return tf.reduce_sum(tf.cast(per_example, tf.float32)), tf.cast(tf.size(per_example), tf.float32)
+        examples = tf.cast(tf.shape(y)[0], tf.float32)
+        mean = tf.cast(loss_object(y, predictions), tf.float32) * strategy.num_replicas_in_sync  # undo Keras' scaling
+        return mean * examples, examples
 
     @tf.function
     def train_step(batch):
@@ -432,6 +435,10 @@ def fit_multiworker(
     writer = tf.summary.create_file_writer(str(workdir / "logs")) if is_chief else None
     history = _read_csv(workdir / "history.csv") if is_chief else {}
     best, best_weights, waited, global_step = None, None, 0, 0
+    callbacks = list(callbacks or [])
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.on_train_begin()
     for epoch in range(int(epoch_var.numpy()), epochs):
         for m in train_metrics + dev_metrics:
             m.reset_state()
@@ -458,8 +465,8 @@ def fit_multiworker(
             _write_epoch(writer, workdir / "history.csv", epoch, logs)
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
-        if on_epoch_end:
-            on_epoch_end(epoch, logs)
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
         if patience is not None and monitor in logs:
             value = logs[monitor] if mode == "min" else -logs[monitor]
             if best is None or value < best:
@@ -470,20 +477,53 @@ def fit_multiworker(
                     break
     if best_weights is not None:
         model.set_weights(best_weights)
+    for callback in callbacks:
+        callback.on_train_end()
     return model, history
 
 
-def _forward_backward(model, loss_object, opt):
+def _training_parts(model, *, loss, optimizer, metrics):
+    """(loss, optimizer, fn making fresh metrics) from the arguments or, when they are None, the compiled model."""
+    import keras
+
+    if loss is None or optimizer is None:
+        if not getattr(model, "compiled", False):
+            raise ZooError("fit_multiworker needs a compiled model from `build`, or `loss` and `optimizer`")
+        compiled = model._compile_config.config  # what `compile` received; Keras keeps no public copy
+        loss_object = keras.losses.get(compiled["loss"]) if loss is None else loss()
+        opt = model.optimizer if optimizer is None else optimizer()
+        specs = compiled.get("metrics") or []
+        if metrics is None:
+            if not isinstance(specs, (list, tuple)) or not all(isinstance(m, keras.metrics.Metric) for m in specs):
+                raise ZooError(f"fit_multiworker takes compiled metrics as a flat list of keras.metrics.Metric "
+                               f"objects; got {specs!r}")
+            metrics = lambda: [type(m).from_config(m.get_config()) for m in specs]  # noqa: E731
+    else:
+        loss_object, opt = loss(), optimizer()
+    if callable(loss_object) and not isinstance(loss_object, keras.losses.Loss):
+        loss_object = keras.losses.LossFunctionWrapper(loss_object)  # a loss function, e.g. a CRF's
+    if not isinstance(loss_object, keras.losses.Loss):
+        raise ZooError(f"fit_multiworker needs one loss (a keras.losses.Loss or a function); got {loss_object!r}")
+    if (keras.mixed_precision.global_policy().name == "mixed_float16"
+            and not isinstance(opt, keras.optimizers.LossScaleOptimizer)):
+        opt = keras.optimizers.LossScaleOptimizer(opt)
+    return loss_object, opt, (lambda: list(metrics())) if metrics else list
+
+
+def _forward_backward(model, loss_object, opt, replicas: int):
     import tensorflow as tf
 
-    def forward(x, y, global_batch):
+    def forward(x, y):
         with tf.GradientTape() as tape:
             predictions = model(x, training=True)
-            per_example = tf.cast(loss_object(y, predictions), tf.float32)
-            loss_sum = tf.reduce_sum(per_example) / global_batch
-            scaled = opt.scale_loss(loss_sum)
+            # Keras losses already divide by the number of replicas under a strategy (as `fit` expects),
+            # since the optimizer sums the replicas' gradients; regularization losses need it here.
+            loss_value = tf.cast(loss_object(y, predictions), tf.float32)
+            if model.losses:
+                loss_value += tf.add_n([tf.cast(extra, tf.float32) for extra in model.losses]) / replicas
+            scaled = opt.scale_loss(loss_value)
         grads = tape.gradient(scaled, model.trainable_variables)
-        return loss_sum, grads, predictions
+        return loss_value, grads, predictions
 
     return forward
 

@@ -113,7 +113,7 @@ def main(argv=None) -> int:
         try:
             model, history = fit_multiworker(
                 strategy or tf.distribute.get_strategy(), build, loss=loss, optimizer=optimizer, metrics=metrics,
-                train=train, dev=dev, epochs=args.epochs, global_batch=args.global_batch,
+                train=train, dev=dev, epochs=args.epochs,
                 steps_per_epoch=args.steps, workdir=args.workdir, is_chief=is_chief,
                 task_index=cluster.task_index if cluster else 0, on_step=on_step)
         except ZooError as e:
@@ -167,10 +167,11 @@ def run_processes(runs: dict, *, out_dir, timeout: float) -> dict:
     processes = {}
     try:
         for name, (args, tf_config) in runs.items():
+            task_env = {**env, "TF_CONFIG": tf_config} if tf_config else env
             with open(out_dir / f"{name}.log", "w") as log:
                 processes[name] = subprocess.Popen(
                     [sys.executable, __file__, "--out", str(out_dir / f"{name}.npz"), *args], stdout=log,
-                    stderr=subprocess.STDOUT, cwd=out_dir, env={**env, **({"TF_CONFIG": tf_config} if tf_config else {})})
+                    stderr=subprocess.STDOUT, cwd=out_dir, env=task_env)
         return {name: p.wait(timeout=timeout) for name, p in processes.items()}
     except subprocess.TimeoutExpired:
         return {name: p.poll() for name, p in processes.items()}

@@ -130,6 +130,26 @@ def test_fit_multiworker_resumes_from_its_checkpoint_and_matches_an_uninterrupte
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+def test_a_compiled_model_brings_its_loss_optimizer_and_metrics(tmp_path):
+    explicit, history, _ = _fit(tmp_path / "explicit", epochs=1)
+
+    def build():
+        model = _build()
+        model.compile(optimizer=keras.optimizers.Adam(0.05), loss=keras.losses.SparseCategoricalCrossentropy(),
+                      metrics=[keras.metrics.SparseCategoricalAccuracy()])
+        return model
+
+    compiled, from_compile = fit_multiworker(tf.distribute.get_strategy(), build, train=_tiny_problem(),
+                                             dev=_tiny_problem(), epochs=1, workdir=tmp_path / "compiled",
+                                             is_chief=True)
+    assert from_compile == history
+    for a, b in zip(explicit.get_weights(), compiled.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ZooError, match="needs a compiled model from `build`, or `loss` and `optimizer`"):
+        fit_multiworker(tf.distribute.get_strategy(), _build, train=_tiny_problem(), epochs=1, workdir=tmp_path / "x",
+                        is_chief=True)
+
+
 def test_jit_compile_trains_to_the_same_weights(tmp_path):
     plain, _, _ = _fit(tmp_path / "plain", epochs=1)
     compiled, _, _ = _fit(tmp_path / "xla", epochs=1, jit_compile=True)
@@ -141,7 +161,7 @@ def test_early_stopping_restores_the_best_epoch(tmp_path):
     scores = iter([3.0, 1.0, 2.0, 2.5])
     kept = {}
 
-    def fake_monitor(epoch, logs):  # the loop reads `logs` after this hook, so a made-up score drives it
+    def fake_monitor(epoch, logs):  # the loop reads `logs` after the callbacks, so a made-up score drives it
         logs["score"] = next(scores)
         kept[epoch] = [w.copy() for w in model_ref[0].get_weights()] if model_ref else None
 
@@ -155,7 +175,8 @@ def test_early_stopping_restores_the_best_epoch(tmp_path):
     model, history = fit_multiworker(
         tf.distribute.get_strategy(), build, loss=keras.losses.SparseCategoricalCrossentropy,
         optimizer=lambda: keras.optimizers.Adam(0.05), train=_tiny_problem(), epochs=6, workdir=tmp_path,
-        is_chief=True, monitor="score", patience=2, on_epoch_end=fake_monitor)
+        is_chief=True, monitor="score", patience=2,
+        callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=fake_monitor)])
     assert len(history["loss"]) == 4  # best at epoch 1, no better in epochs 2 and 3
     for a, b in zip(model.get_weights(), kept[1]):
         np.testing.assert_array_equal(a, b)
@@ -207,8 +228,8 @@ def test_two_workers_end_equal_to_each_other_and_to_one_process(tmp_path):
     assert codes == {"w0": 0, "w1": 0, "one": 0}, {n: _log(tmp_path, n)[-2000:] for n in codes}
     _assert_same(read_run(tmp_path, "w0")["weights"], read_run(tmp_path, "w1")["weights"], 0)
     _assert_same(read_run(tmp_path, "w0")["weights"], read_run(tmp_path, "one")["weights"], 1e-5)
-    np.testing.assert_allclose(read_run(tmp_path, "w0")["history"]["loss"], read_run(tmp_path, "one")["history"]["loss"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(read_run(tmp_path, "w0")["history"]["loss"],
+                               read_run(tmp_path, "one")["history"]["loss"], rtol=1e-5)
     assert (tmp_path / "cluster" / "history.csv").exists() and (tmp_path / "cluster" / "logs").is_dir()
     assert not (tmp_path / "cluster" / "worker-1" / "logs").exists()  # TensorBoard and the history: chief only
     assert (tmp_path / "cluster" / "worker-1" / "checkpoints").is_dir()  # its own resume copy
