@@ -420,12 +420,12 @@ def fit_multiworker(
         mean = tf.cast(loss_object(y, predictions), tf.float32) * strategy.num_replicas_in_sync  # undo Keras' scaling
         return mean * examples, examples
 
-    @tf.function
+    @tf.function(reduce_retracing=True)  # bucketed batches vary in length
     def train_step(batch):
         losses = strategy.run(replica_train, args=batch)
         return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def eval_step(batch):
         sums, counts = strategy.run(replica_eval, args=batch)
         return (strategy.reduce(tf.distribute.ReduceOp.SUM, sums, axis=None),
@@ -459,14 +459,14 @@ def fit_multiworker(
                 sums, counts = sums + float(s), counts + float(c)
             logs.update({"val_loss": sums / max(counts, 1.0),
                          **{f"val_{m.name}": float(m.result()) for m in dev_metrics}})
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
         epoch_var.assign(epoch + 1)
         manager.save(checkpoint_number=epoch + 1)  # every worker: saving may run collectives
         if is_chief:
             _write_epoch(writer, workdir / "history.csv", epoch, logs)
         for key, value in logs.items():
             history.setdefault(key, []).append(value)
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, logs)
         if patience is not None and monitor in logs:
             value = logs[monitor] if mode == "min" else -logs[monitor]
             if best is None or value < best:
@@ -501,13 +501,24 @@ def _training_parts(model, *, loss, optimizer, metrics):
     else:
         loss_object, opt = loss(), optimizer()
     if callable(loss_object) and not isinstance(loss_object, keras.losses.Loss):
-        loss_object = keras.losses.LossFunctionWrapper(loss_object)  # a loss function, e.g. a CRF's
+        loss_object = _function_loss(loss_object)  # a loss function, e.g. a CRF's
     if not isinstance(loss_object, keras.losses.Loss):
         raise ZooError(f"fit_multiworker needs one loss (a keras.losses.Loss or a function); got {loss_object!r}")
     if (keras.mixed_precision.global_policy().name == "mixed_float16"
             and not isinstance(opt, keras.optimizers.LossScaleOptimizer)):
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return loss_object, opt, (lambda: list(metrics())) if metrics else list
+
+
+def _function_loss(fn):
+    """A `keras.losses.Loss` around a loss function, so that it reduces (and scales per replica) like Keras'."""
+    import keras
+
+    class FunctionLoss(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return fn(y_true, y_pred)
+
+    return FunctionLoss(name=getattr(fn, "__name__", "loss"))
 
 
 def _forward_backward(model, loss_object, opt, replicas: int):

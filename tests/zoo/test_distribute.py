@@ -107,10 +107,10 @@ def _build():
     return with_float32_outputs(keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="out")(hidden)))
 
 
-def _fit(workdir, *, epochs, **options):
+def _fit(workdir, *, epochs, loss=keras.losses.SparseCategoricalCrossentropy, **options):
     steps = []
     model, history = fit_multiworker(
-        tf.distribute.get_strategy(), _build, loss=keras.losses.SparseCategoricalCrossentropy,
+        tf.distribute.get_strategy(), _build, loss=loss,
         optimizer=lambda: keras.optimizers.Adam(0.05), metrics=lambda: [keras.metrics.SparseCategoricalAccuracy()],
         train=_tiny_problem(), dev=_tiny_problem(), epochs=epochs, workdir=workdir, is_chief=True,
         on_step=steps.append, **options)
@@ -148,6 +148,15 @@ def test_a_compiled_model_brings_its_loss_optimizer_and_metrics(tmp_path):
     with pytest.raises(ZooError, match="needs a compiled model from `build`, or `loss` and `optimizer`"):
         fit_multiworker(tf.distribute.get_strategy(), _build, train=_tiny_problem(), epochs=1, workdir=tmp_path / "x",
                         is_chief=True)
+
+
+def test_a_loss_function_trains_like_its_loss_class(tmp_path):
+    """A CRF's loss is a plain function; wrapped, it reduces like the class of the same loss."""
+    as_class, _, _ = _fit(tmp_path / "class", epochs=1)
+    as_function, _, _ = _fit(tmp_path / "function", epochs=1,
+                             loss=lambda: keras.losses.sparse_categorical_crossentropy)
+    for a, b in zip(as_class.get_weights(), as_function.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_jit_compile_trains_to_the_same_weights(tmp_path):
