@@ -148,3 +148,13 @@ def run_without_zoo(script: str, cwd) -> dict:
                             timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_text(tmp_path, name: str, text: str, *, compress: bool = False) -> str:
+    """`text` as UTF-8 in `tmp_path / name`, gzipped with `compress`; returns the path as a string."""
+    import gzip
+
+    path = tmp_path / name
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return str(path)
