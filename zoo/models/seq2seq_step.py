@@ -40,7 +40,8 @@ class Seq2SeqStep:
         return {"values": values, "mask": ops.not_equal(source_ids, 0)}, list(states)
 
     def step(self, token_ids, states, context):
-        h, states = self.cell(self.embedding(token_ids), list(states), training=False)
+        # The embedding matrix itself: calling the layer would attach a padding mask the cell warns about.
+        h, states = self.cell(ops.take(self.embedding.embeddings, token_ids, axis=0), list(states), training=False)
         if self.attention is not None:
             attended = self.attention([h[:, None, :], context["values"]], mask=[None, context["mask"]])[:, 0, :]
             concat, dense = self.mix
