@@ -130,10 +130,10 @@ def check_registered_model(name: str, tmp_path) -> None:
 def task_compile(task: str):
     from zoo.tasks import image, language_model, ner, sentiment, siamese
 
-    # seq2seq models train like language models (per-token NLL, perplexity) until their task lands.
+    # seq2seq and captioning models train like language models (per-token NLL, perplexity) until their task lands.
     return {"ner": ner.compile_tagger, "image": image.compile_classifier,
             "language_model": language_model.compile_language_model,
-            "seq2seq": language_model.compile_language_model,
+            "seq2seq": language_model.compile_language_model, "captioning": language_model.compile_language_model,
             "sentiment": sentiment.compile_sentiment, "siamese": siamese.compile_siamese}[task]
 
 

@@ -6,3 +6,4 @@ from zoo.models import language_model  # noqa: F401
 from zoo.models import sentiment  # noqa: F401
 from zoo.models import siamese  # noqa: F401
 from zoo.models import seq2seq  # noqa: F401
+from zoo.models import captioner  # noqa: F401

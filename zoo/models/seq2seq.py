@@ -35,6 +35,35 @@ def state_count(cell: str) -> int:
     return 2 if cell == "lstm" else 1
 
 
+def attention_decoder(target_in, encoder_outputs, *, target_vocab_size: int, cell: str, embedding_dim: int,
+                      units: int, attention: str, attention_units: int, dropout: float = 0.0):
+    """The decoder shared by translators and captioners: next-token log-probabilities (batch, T, vocab).
+
+    `encoder_outputs` (batch, S, E), with a Keras mask where padded, are what attention reads; their mean
+    over real positions, through a dense tanh bridge per recurrent state, starts the decoder. The decoder
+    reads `target_in` (`<BOS> y1 .. yn`) through one recurrent layer; with attention, each of its outputs
+    attends over the encoder outputs and a dense tanh layer mixes the two.
+    """
+    if cell not in RECURRENT_CELLS:
+        raise ValueError(f"Unknown recurrent cell. Received: cell={cell!r}; allowed: {sorted(RECURRENT_CELLS)}")
+    if attention not in ATTENTIONS:
+        raise ValueError(f"Unknown attention. Received: attention={attention!r}; allowed: {ATTENTIONS}")
+    values = layers.Identity(name=ENCODER_OUTPUTS)(encoder_outputs)
+    summary = MaskedGlobalAveragePooling1D(name="encoder_summary")(values)
+    states = [layers.Dense(units, activation="tanh", name=f"{BRIDGE}_{i}")(summary) for i in range(state_count(cell))]
+    y = layers.Embedding(target_vocab_size, embedding_dim, mask_zero=True, name=TARGET_EMBEDDING)(target_in)
+    if dropout:
+        y = layers.Dropout(dropout, name="target_dropout")(y)
+    y = RECURRENT_CELLS[cell](units, return_sequences=True, name=DECODER)(y, initial_state=states)
+    if attention != "none":
+        context = SourceAttention(score=attention, units=attention_units, name=ATTENTION)([y, values])
+        y = layers.Concatenate(name=MIX_INPUTS)([y, context])
+        y = layers.Dense(units, activation="tanh", name=MIX)(y)
+    if dropout:
+        y = layers.Dropout(dropout, name="output_dropout")(y)
+    return log_softmax_head(y, num_classes=target_vocab_size, name=HEAD)
+
+
 def search_space(hp) -> dict:
     """The keras-tuner search space: builder overrides drawn from `hp`."""
     return {
@@ -93,36 +122,19 @@ def _register(name: str, default_cell: str, what: str):
         attention_units: int = 128,
         dropout: float = 0.0,
     ) -> keras.Model:
-        if cell not in RECURRENT_CELLS:
-            raise ValueError(f"Unknown recurrent cell. Received: cell={cell!r}; allowed: {sorted(RECURRENT_CELLS)}")
-        if attention not in ATTENTIONS:
-            raise ValueError(f"Unknown attention. Received: attention={attention!r}; allowed: {ATTENTIONS}")
         # Inputs
         source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
         target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
-        # Body: encoder
+        # Body: the encoder
         x = layers.Embedding(source_vocab_size, embedding_dim, mask_zero=True, name=SOURCE_EMBEDDING)(source_ids)
         if dropout:
             x = layers.Dropout(dropout, name="source_dropout")(x)
         x = recurrent_stack(x, units=units, num_layers=encoder_layers, cell=cell, bidirectional=bidirectional,
                             dropout=dropout, name="encoder")
-        values = layers.Identity(name=ENCODER_OUTPUTS)(x)
-        summary = MaskedGlobalAveragePooling1D(name="encoder_summary")(values)
-        states = [layers.Dense(units, activation="tanh", name=f"{BRIDGE}_{i}")(summary)
-                  for i in range(state_count(cell))]
-        # Body: decoder
-        y = layers.Embedding(target_vocab_size, embedding_dim, mask_zero=True, name=TARGET_EMBEDDING)(target_in)
-        if dropout:
-            y = layers.Dropout(dropout, name="target_dropout")(y)
-        y = RECURRENT_CELLS[cell](units, return_sequences=True, name=DECODER)(y, initial_state=states)
-        if attention != "none":
-            context = SourceAttention(score=attention, units=attention_units, name=ATTENTION)([y, values])
-            y = layers.Concatenate(name=MIX_INPUTS)([y, context])
-            y = layers.Dense(units, activation="tanh", name=MIX)(y)
-        if dropout:
-            y = layers.Dropout(dropout, name="output_dropout")(y)
-        # Head
-        log_probs = log_softmax_head(y, num_classes=target_vocab_size, name=HEAD)
+        # Head: the decoder
+        log_probs = attention_decoder(target_in, x, target_vocab_size=target_vocab_size, cell=cell,
+                                      embedding_dim=embedding_dim, units=units, attention=attention,
+                                      attention_units=attention_units, dropout=dropout)
         return keras.Model([source_ids, target_in], log_probs, name=name)
 
     builder.__name__ = builder.__qualname__ = name
