@@ -84,6 +84,10 @@ class SentencePieceEncoder(tf.Module):
         """(batch, None) ids, ragged or dense -> 1-D strings; padding and control ids decode as nothing."""
         return self._tokenizer.detokenize(ids)
 
+    def id_to_piece(self, ids):
+        """The pieces of ids, e.g. "▁Hund" ("▁" marks the start of a word), same shape as `ids`."""
+        return self._tokenizer.id_to_string(ids)
+
     def save(self, path: str | os.PathLike) -> None:
         with open(path, "wb") as f:
             f.write(self.model)

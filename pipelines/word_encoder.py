@@ -59,6 +59,10 @@ class WordEncoder(tf.Module):
         kept = tf.ragged.boolean_mask(ids, (ids > EOS_ID) | (ids == UNK_ID))
         return tf.strings.reduce_join(tf.gather(self._words, kept), axis=-1, separator=" ")
 
+    def id_to_piece(self, ids):
+        """The words of ids, same shape as `ids`."""
+        return tf.gather(self._words, ids)
+
     def save(self, path: str | os.PathLike) -> None:
         """The vocabulary, one word per line; `lowercase` is the caller's to keep (e.g. in a model card)."""
         self.vocab.save(path)
