@@ -82,6 +82,25 @@ def test_decoding_stops_at_max_length_when_eos_never_comes():
         beam_search(step, *ONE_ROW, beam_width=0, max_length=4)
 
 
+@pytest.mark.parametrize("name, attention", [("gru_seq2seq", "additive"), ("lstm_seq2seq", "dot"),
+                                             ("gru_seq2seq", "none"), ("cnn_rnn_captioner", "additive")])
+def test_the_step_function_reproduces_the_trained_graph_token_by_token(name, attention):
+    """Fed the reference one token at a time, the step gives the teacher-forced model's log-probs."""
+    sizes = {"target_vocab_size": 9} if name == "cnn_rnn_captioner" else {"source_vocab_size": 12,
+                                                                           "target_vocab_size": 9}
+    model = zoo.build(name, preset="tiny", attention=attention, **sizes)
+    source = (np.random.default_rng(0).random((2, 8, 8, 3), dtype=np.float32) if name == "cnn_rnn_captioner"
+              else np.array([[4, 5, 6, 0], [7, 0, 0, 0]], "int32"))
+    target_in = np.array([[2, 4, 5], [2, 6, 7]], "int32")
+    inputs = dict(zip([x.name for x in model.inputs], [source, target_in]))
+    full = np.asarray(model(inputs))
+    step = Seq2SeqStep(model)
+    context, states = step.encode(tf.constant(source))
+    for t in range(3):
+        log_probs, states = step.step(tf.constant(target_in[:, t]), states, context)
+        np.testing.assert_allclose(log_probs, full[:, t], atol=1e-5)
+
+
 SOURCES = [[5, 9, 4], [12, 7], [6, 6, 10, 13, 8], [11, 4, 5, 9], [13, 12], [8, 10, 6], [7, 11, 4, 12, 9], [4, 13]]
 TARGETS = [[t + 6 for t in reversed(s)] for s in SOURCES]  # reversed and renamed: attention must find each token
 

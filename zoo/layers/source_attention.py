@@ -47,25 +47,28 @@ class SourceAttention(layers.Layer):
             self.value_kernel = self.add_weight(name="value_kernel", shape=(value_shape[-1], query_shape[-1]),
                                                 initializer="glorot_uniform")
 
-    def scores(self, query, values):
-        """Unnormalised scores (batch, T, S)."""
+    def keys(self, values):
+        """The values projected for scoring, (batch, S, units) or (batch, S, Q); decoders compute them once."""
+        return ops.matmul(values, self.value_kernel)
+
+    def attend(self, query, keys, values, value_mask=None):
+        """(context (batch, T, V), weights (batch, T, S)) of `query` over precomputed `keys` of `values`."""
         if self.score == "additive":
             q = ops.matmul(query, self.query_kernel)[:, :, None, :]
-            k = ops.matmul(values, self.value_kernel)[:, None, :, :]
-            return ops.tensordot(ops.tanh(q + k + self.bias), self.scale, axes=[[3], [0]])
-        return ops.matmul(query, ops.transpose(ops.matmul(values, self.value_kernel), (0, 2, 1)))
-
-    def call(self, inputs, mask=None, return_attention_scores: bool = False):
-        query, values = inputs
-        scores = self.scores(query, values)
-        value_mask = None if mask is None else mask[1]
+            scores = ops.tensordot(ops.tanh(q + keys[:, None, :, :] + self.bias), self.scale, axes=[[3], [0]])
+        else:
+            scores = ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
         if value_mask is None:
             weights = ops.softmax(scores, axis=-1)
         else:
             value_mask = ops.cast(value_mask, "bool")[:, None, :]
             weights = ops.softmax(ops.where(value_mask, scores, -1e9), axis=-1)
             weights = weights * ops.cast(value_mask, weights.dtype)  # rows without values -> 0
-        context = ops.matmul(weights, values)
+        return ops.matmul(weights, values), weights
+
+    def call(self, inputs, mask=None, return_attention_scores: bool = False):
+        query, values = inputs
+        context, weights = self.attend(query, self.keys(values), values, None if mask is None else mask[1])
         return (context, weights) if return_attention_scores else context
 
     def compute_mask(self, inputs, mask=None):

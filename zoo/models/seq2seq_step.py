@@ -12,7 +12,8 @@ class Seq2SeqStep:
     """The encoder as a sub-model and the decoder as a step function, sharing the trained model's layers.
 
     `encode(source)` -> `(context, states)`: `context = {"values": (batch, S, E), "mask": (batch, S)}`
-    (what attention reads; fixed while decoding) and the decoder's initial recurrent states. `source` is
+    and, with attention, the values' projection `"keys"` (what attention reads; fixed while decoding),
+    and the decoder's initial recurrent states. `source` is
     the model's other input: `source_ids` (padding, id 0, masked) or `images` (every grid cell real).
     `step(token_ids, states, context)` -> `(log_probs (N, vocab), states)`: the decoder's recurrent
     layer's `cell` on one token, attention over `context`, the output layer. This is the function
@@ -41,13 +42,17 @@ class Seq2SeqStep:
     def encode(self, source):
         values, *states = self.encoder(source, training=False)
         mask = ops.not_equal(source, 0) if self.masked else ops.ones(ops.shape(values)[:2], dtype="bool")
-        return {"values": values, "mask": mask}, list(states)
+        context = {"values": values, "mask": mask}
+        if self.attention is not None:  # projected once here rather than at every step
+            context["keys"] = self.attention.keys(values)
+        return context, list(states)
 
     def step(self, token_ids, states, context):
         # The embedding matrix itself: calling the layer would attach a padding mask the cell warns about.
         h, states = self.cell(ops.take(self.embedding.embeddings, token_ids, axis=0), list(states), training=False)
         if self.attention is not None:
-            attended = self.attention([h[:, None, :], context["values"]], mask=[None, context["mask"]])[:, 0, :]
+            attended, _ = self.attention.attend(h[:, None, :], context["keys"], context["values"], context["mask"])
+            attended = attended[:, 0, :]
             concat, dense = self.mix
             h = dense(concat([h, attended]))
         return keras.activations.log_softmax(self.head(h)), list(states)
