@@ -20,6 +20,7 @@ from zoo.errors import ZooError
 # Ops the exported graphs may contain: TensorFlow core ops that the stock ModelServer 2.20
 # links, plus tensorflow-text's, which it also links. Anything else (py_function, cuDNN-only
 # RNN kernels, custom ops) fails to load or to run on a CPU server, so export refuses it.
+# (tensorflow-text's SentencePiece ops are in the ModelServer's own tf_text_regression test model.)
 # Grow this list deliberately, one reviewed op at a time.
 SERVING_OPS = frozenset(
     """
@@ -45,6 +46,7 @@ SERVING_OPS = frozenset(
     Multinomial StatelessMultinomial UnicodeDecode UnicodeEncode UnsortedSegmentJoin
     DenseBincount AsString UnsortedSegmentSum
     StringNGrams
+    SentencepieceOp SentencepieceTokenizeOp SentencepieceDetokenizeOp SentencepieceIdToStringOp
     """.split()
 )
 
