@@ -24,7 +24,7 @@ from pipelines.errors import DataError
 from pipelines.images import AUGMENTATION, image_dataset, image_format, load_pixels, normalize, read_images
 from pipelines.readers.image_set import ImageSet
 from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
+from zoo.export import export_serving_module, read_card, resolve_export
 from zoo.registry import build, get_spec
 from zoo.training import fit
 
@@ -177,17 +177,11 @@ class ImageClassifier(tf.Module):
 
 def export_classifier(classifier: ImageClassifier, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the classifier as the next version of `base_dir/name`."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        signatures = {"serving_default": classifier.serve_bytes, "predict_pixels": classifier.serve_pixels}
-        tf.saved_model.save(classifier, path, signatures=signatures)
-        check_serving_ops(path)
-
     classes = [c.decode("utf-8") for c in classifier.class_names.numpy()]
     card = {"task": TASK, "signatures": SIGNATURES, "classes": classes, "num_classes": len(classes),
             "input_shape": [*classifier.image_size, classifier.channels], **card}
-    return export_versioned(write, base_dir, name, card=card)
+    signatures = {"serving_default": classifier.serve_bytes, "predict_pixels": classifier.serve_pixels}
+    return export_serving_module(classifier, signatures, card, base_dir=base_dir, name=name)
 
 
 # ----------------------------------------------------------------------------- evaluation

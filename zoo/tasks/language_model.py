@@ -35,14 +35,14 @@ from pipelines.language_model import (
     text_tokens,
     window_dataset,
 )
+from pipelines.readers.spec import parse_spec
 from pipelines.vocab import PAD, UNK, Vocabulary
 from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
+from zoo.export import export_serving_module, read_card, resolve_export
 from zoo.losses import MaskedSparseNLL, masked_token_nll
 from zoo.metrics.perplexity import Perplexity
 from zoo.models.language_model import HEAD_NAME, STACK_NAME, TASK
 from zoo.registry import build, get_spec
-from zoo.tasks.ner import generic_rnn_kernels
 from zoo.training import fit, quiet_dataset_warnings
 
 MONITOR = "val_loss"
@@ -117,10 +117,7 @@ class LanguageModelData:
 
 def read_corpus(spec: str) -> str:
     """The text named by a `text:PATH` data spec (plain or gzipped UTF-8)."""
-    kind, colon, path = spec.partition(":")
-    if kind != "text" or not colon or not path:
-        raise DataError(None, None, f"expected a data spec 'text:PATH' for a language model, got {spec!r}")
-    return read_text(path)
+    return read_text(parse_spec(spec, ("text",), noun="a language-model data spec", format_noun=None)[2])
 
 
 def split_corpus(text: str, *, held_out: float = 0.1) -> tuple[str, str]:
@@ -304,19 +301,13 @@ class LanguageModelGraph(tf.Module):
 
 def export_language_model(graph: LanguageModelGraph, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the graph as the next version of `base_dir/name`; only TF Serving's ops are allowed."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        signatures = {"serving_default": graph.generate, "generate": graph.generate,
-                      "generate_seeded": graph.generate_seeded, "score": graph.score}
-        with generic_rnn_kernels(graph.model):  # `score` runs the full layers; cuDNN ops cannot be served on CPU
-            tf.saved_model.save(graph, path, signatures=signatures)
-        check_serving_ops(path)
-
     card = {"task": TASK, "signatures": SIGNATURES, "level": graph.level,
             "mode": "sentences" if graph.sentences else "windows", "top_k": graph.top_k,
             "vocab_size": int(graph.token_strings.shape[0]), **card}
-    return export_versioned(write, base_dir, name, card=card)
+    signatures = {"serving_default": graph.generate, "generate": graph.generate,
+                  "generate_seeded": graph.generate_seeded, "score": graph.score}
+    # `score` runs the full layers, whose cuDNN kernels cannot be served on CPU.
+    return export_serving_module(graph, signatures, card, base_dir=base_dir, name=name, models=[graph.model])
 
 
 # ----------------------------------------------------------------------------- training

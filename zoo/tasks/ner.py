@@ -7,7 +7,6 @@ sends strings and gets tags back.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
@@ -29,7 +28,7 @@ from pipelines.tags import convert
 from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
 from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
+from zoo.export import export_serving_module, generic_rnn_kernels, read_card, resolve_export
 from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
@@ -209,20 +208,6 @@ def prepare_ner_data(
 # ----------------------------------------------------------------------------- serving graph
 
 
-@contextlib.contextmanager
-def generic_rnn_kernels(model: keras.Model):
-    """Traces recurrent layers with the generic kernels: cuDNN-only ops do not run on CPU servers."""
-    layers = [layer for layer in model._flatten_layers(include_self=False) if hasattr(layer, "use_cudnn")]
-    saved = [layer.use_cudnn for layer in layers]
-    for layer in layers:
-        layer.use_cudnn = False
-    try:
-        yield
-    finally:
-        for layer, value in zip(layers, saved):
-            layer.use_cudnn = value
-
-
 def iob2_name(tag: str) -> str:
     """The IOB2 name of an IOB2 or IOBES tag (S- -> B-, E- -> I-)."""
     return {"S-": "B-", "E-": "I-"}.get(tag[:2], tag[:2]) + tag[2:] if tag != "O" else tag
@@ -295,17 +280,11 @@ def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike) -
 
 def export_tagger(tagger: Tagger, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the tagger as the next version of `base_dir/name`."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        signatures = {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
-        tf.saved_model.save(tagger, path, signatures=signatures)
-        check_serving_ops(path)
-
     tags = sorted({t.decode("utf-8") for t in tagger.tag_names.numpy()}, key=lambda t: (t != "O", t[2:], t[:2]))
     card = {"task": TASK, "signatures": SIGNATURES, "num_tags": len(tags), "tags": tags,
             "features": dataclasses.asdict(tagger.features.spec), **card}
-    return export_versioned(write, base_dir, name, card=card)
+    signatures = {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
+    return export_serving_module(tagger, signatures, card, base_dir=base_dir, name=name)
 
 
 class DevF1(keras.callbacks.Callback):

@@ -23,19 +23,18 @@ from pipelines.sentiment import (
     CLASS_NAMES,
     FORMATS,
     LabelledTexts,
-    parse_spec,
     read_sentiment,
     sentiment_dataset,
     sentiment_vocabulary,
     split_data,
     token_ids,
 )
+from pipelines.readers.spec import parse_spec
 from pipelines.vocab import Vocabulary, file_table
 from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
+from zoo.export import export_serving_module, generic_rnn_kernels, read_card, resolve_export
 from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vocabulary_with_vectors
 from zoo.registry import get_spec
-from zoo.tasks.ner import generic_rnn_kernels
 from zoo.training import fit
 
 TASK = "sentiment"
@@ -80,7 +79,7 @@ def read_sentiment_data(train_spec: str, dev_spec: str | None = None):
     if dev_spec:
         train, dev = read_sentiment(train_spec), read_sentiment(dev_spec)
     else:
-        name, split, paths = parse_spec(train_spec)
+        name, split, paths = parse_spec(train_spec, FORMATS, splits=True)
         if split not in (None, "train"):
             raise DataError(None, None, f"training on the {split!r} split needs a dev spec (--dev); got {train_spec!r}")
         whole = FORMATS[name](paths)
@@ -159,16 +158,11 @@ def make_classifier(model: keras.Model, vocab: Vocabulary, workdir: str | os.Pat
 
 def export_classifier(classifier: SentimentClassifier, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the classifier as the next version of `base_dir/name`."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        tf.saved_model.save(classifier, path, signatures={"serving_default": classifier.serve_text})
-        check_serving_ops(path)
-
     classes = [c.decode("utf-8") for c in classifier.class_names.numpy()]
     card = {"task": TASK, "signatures": SIGNATURES, "classes": classes, "vocab_size": int(classifier.vocab.size()),
             **card}
-    return export_versioned(write, base_dir, name, card=card)
+    return export_serving_module(classifier, {"serving_default": classifier.serve_text}, card, base_dir=base_dir,
+                                 name=name)
 
 
 # ----------------------------------------------------------------------------- evaluation

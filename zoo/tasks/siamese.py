@@ -38,16 +38,14 @@ from pipelines.pairs import (
 from pipelines.readers.pair import Pair
 from pipelines.vocab import Vocabulary, file_table
 from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
+from zoo.export import export_serving_module, generic_rnn_kernels, read_card, resolve_export
 from zoo.losses import TripletLoss
+from zoo.metrics.threshold import COURSE_TAU, OBJECTIVES, calibrate_threshold, roc_auc, similarity_report, threshold_metrics  # noqa: F401
 from zoo.registry import build, get_spec
-from zoo.tasks.ner import generic_rnn_kernels
 from zoo.training import fit
 
 TASK = "siamese"
 MONITOR = "val_auc"
-OBJECTIVES = ("accuracy", "f1")
-COURSE_TAU = 0.7  # the fixed threshold of the deeplearning.ai course's Siamese network
 SIGNATURES = {
     "serving_default": "text_a, text_b: 1-D string batches of the same size -> similarity (float32 cosine of the "
     "two encodings, 0 when a text is empty), is_duplicate (bool, similarity >= the calibrated tau of the card)",
@@ -74,77 +72,6 @@ def compile_siamese(model: keras.Model, *, learning_rate: float = 1e-3, margin: 
 
 
 # ----------------------------------------------------------------------------- metrics and calibration
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
-    """Area under the ROC curve: the chance that a random duplicate outscores a random non-duplicate (ties 1/2)."""
-    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
-    positives = int(labels.sum())
-    negatives = len(labels) - positives
-    if not positives or not negatives:
-        raise DataError(None, None, f"expected both duplicates and non-duplicates to score, got {positives} "
-                                    f"duplicates and {negatives} non-duplicates")
-    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    ranks = (ends - (counts - 1) / 2.0)[inverse]  # 1-based, ties share their mean rank
-    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def _rates(tp, fp, positives: int, total: int) -> dict:
-    tn = (total - positives) - fp
-    fn = positives - tp
-    return {
-        "accuracy": (tp + tn) / total,
-        "precision": np.divide(tp, tp + fp, out=np.zeros_like(tp, dtype=float), where=(tp + fp) > 0),
-        "recall": tp / max(positives, 1),
-        "f1": np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp, dtype=float), where=(2 * tp + fp + fn) > 0),
-    }
-
-
-def threshold_metrics(scores: Sequence[float], labels: Sequence[int], tau: float) -> dict:
-    """Accuracy, precision, recall and F1 of `score >= tau` as the duplicate prediction."""
-    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
-    predicted = scores >= tau
-    tp = np.array(float(np.sum(predicted & (labels == 1))))
-    fp = np.array(float(np.sum(predicted & (labels == 0))))
-    return {k: float(v) for k, v in _rates(tp, fp, int(labels.sum()), len(labels)).items()}
-
-
-def calibrate_threshold(scores: Sequence[float], labels: Sequence[int], *, objective: str = "accuracy") -> dict:
-    """The τ that maximises `objective` ("accuracy" or "f1") for `score >= τ`, with its metrics and ROC AUC.
-
-    Every cut between two distinct scores is tried; τ is the midpoint of the cut, so it sits
-    between the two groups of scores rather than on one of them.
-    """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"Unknown objective. Received: objective={objective!r}; allowed: {list(OBJECTIVES)}")
-    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
-    auc = roc_auc(scores, labels)
-    order = np.argsort(-scores, kind="stable")
-    ranked, truth = scores[order], labels[order]
-    last_of_tie = np.r_[ranked[1:] != ranked[:-1], True]
-    tp, fp = np.cumsum(truth)[last_of_tie].astype(float), np.cumsum(1 - truth)[last_of_tie].astype(float)
-    cuts = ranked[last_of_tie]
-    below = np.r_[cuts[1:], cuts[-1] - 1e-3]
-    # First candidate: nothing is a duplicate.
-    tp, fp = np.r_[0.0, tp], np.r_[0.0, fp]
-    taus = np.r_[cuts[0] + 1e-3, (cuts + below) / 2]
-    rates = _rates(tp, fp, int(labels.sum()), len(labels))
-    best = int(np.argmax(rates[objective]))
-    return {"tau": float(taus[best]), "objective": objective, "roc_auc": auc,
-            **{k: float(v[best]) for k, v in rates.items()},
-            "pairs": int(len(labels)), "duplicates": int(labels.sum())}
-
-
-def similarity_report(scores: Sequence[float], labels: Sequence[int], *, tau: float | None = None,
-                      objective: str = "accuracy") -> dict:
-    """Calibration on these pairs plus the metrics at `tau` (e.g. the card's) and at the course's τ = 0.7."""
-    report = {"calibrated": calibrate_threshold(scores, labels, objective=objective),
-              "at_course_tau": {"tau": COURSE_TAU, **threshold_metrics(scores, labels, COURSE_TAU)}}
-    report["roc_auc"] = report["calibrated"]["roc_auc"]
-    if tau is not None:
-        report["at_tau"] = {"tau": float(tau), **threshold_metrics(scores, labels, tau)}
-    return report
 
 
 def plot_report_histograms(scores, labels, tau: float, path, *, title: str = "") -> str:
@@ -422,16 +349,11 @@ def make_server(models: keras.Model | Sequence[keras.Model], vocab: Vocabulary, 
 
 def export_siamese(server: SiameseServer, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the server as the next version of `base_dir/name`; the card records τ and the text-id config."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        tf.saved_model.save(server, path, signatures={"serving_default": server.serve_pairs, "embed": server.serve_embed})
-        check_serving_ops(path)
-
     card = {"task": TASK, "signatures": SIGNATURES, "tau": float(server.tau.numpy()),
             "vocab_size": int(server.vocab.size()), "text_ids": dataclasses.asdict(server.text_ids_config),
             "embedding_dim": server.embedding_dim, "members": len(server.encoders), **card}
-    return export_versioned(write, base_dir, name, card=card)
+    signatures = {"serving_default": server.serve_pairs, "embed": server.serve_embed}
+    return export_serving_module(server, signatures, card, base_dir=base_dir, name=name)
 
 
 class SiameseExport:
