@@ -199,7 +199,7 @@ def _tiny_lm(data):
 
 def test_nan_stops_with_a_message_and_keeps_the_last_good_checkpoint(lm_data, tmp_path, capsys):
     model = _tiny_lm(lm_data)
-    fit(model, lm_data.train_ds, lm_data.val_ds, epochs=3, workdir=tmp_path, verbose=0,
+    fit(model, lm_data.train_ds, lm_data.dev_ds, epochs=3, workdir=tmp_path, verbose=0,
         extra_callbacks=[_poison_at(1, 1)])
     assert "loss became nan" in capsys.readouterr().out
     good = zoo.build("gru_lm", preset="tiny", vocab_size=len(lm_data.vocab))
@@ -214,7 +214,7 @@ def test_a_nan_epoch_is_never_saved_as_best_even_by_a_max_mode_monitor(lm_data, 
 
     model = zoo.build("gru_lm", preset="tiny", vocab_size=len(lm_data.vocab))
     model.compile(optimizer="adam", loss=compile_language_model(model).loss, metrics=[MaskedAccuracy()])
-    fit(model, lm_data.train_ds, lm_data.val_ds, epochs=2, workdir=tmp_path, verbose=0, monitor="val_masked_accuracy",
+    fit(model, lm_data.train_ds, lm_data.dev_ds, epochs=2, workdir=tmp_path, verbose=0, monitor="val_masked_accuracy",
         mode="max", extra_callbacks=[_poison_at(0, 1)])
     assert not (tmp_path / "best.weights.h5").exists()  # no good epoch, so no "best" checkpoint of NaN weights
 

@@ -154,7 +154,7 @@ def test_training_that_collapses_is_detected(tmp_path, capsys):
     pairs = [Pair(f"q{i} x", f"p{i} y", label=1) for i in range(12)]
     data = prepare_siamese_data(pairs, paraphrases(TOPICS[:2]), batch_size=4, min_count=1000)
     model = compile_siamese(zoo.build("siamese_bow", preset="tiny", vocab_size=data.num_ids))
-    fit(model, data.train_ds, data.val_ds, epochs=4, workdir=tmp_path, verbose=0,
+    fit(model, data.train_ds, data.dev_ds, epochs=4, workdir=tmp_path, verbose=0,
         extra_callbacks=[CollapseWarning(model.loss.collapsed_value)])
     out = capsys.readouterr().out
     assert "stuck at 0.2500" in out and "training stopped after 2 collapsed epochs" in out

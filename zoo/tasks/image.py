@@ -71,33 +71,33 @@ class ImageData:
     """What a classifier trains from: the images, the model's input shape and tf.data pipelines."""
 
     train: ImageSet
-    val: ImageSet
+    dev: ImageSet
     input_shape: tuple[int, int, int]
     batch_size: int
     train_ds: tf.data.Dataset
-    val_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
     info: dict
 
 
 def read_image_data(
-    train_spec: str, val_spec: str | None = None, *, val_fraction: float = 0.1
+    train_spec: str, dev_spec: str | None = None, *, dev_fraction: float = 0.1
 ) -> tuple[ImageSet, ImageSet, dict]:
-    """Reads `FORMAT:PATH` specs; without a validation spec the last images of train are held out.
+    """Reads `FORMAT:PATH` specs; without a dev spec the last images of train are held out.
 
-    Returns (train, validation, info) with the source augmentation (see `pipelines.images.AUGMENTATION`)
+    Returns (train, dev, info) with the source augmentation (see `pipelines.images.AUGMENTATION`)
     under `info["augmentation"]`.
     """
     train = read_images(train_spec)
-    if val_spec:
-        val = read_images(val_spec)
+    if dev_spec:
+        dev = read_images(dev_spec)
     else:
-        count = int(len(train) * val_fraction)
+        count = int(len(train) * dev_fraction)
         if not 0 < count < len(train):
             raise DataError(train_spec, None, f"cannot hold out {count} of {len(train)} images; pass a validation spec")
-        train, val = train.hold_out(count)
-    info = {"train": train_spec, "val": val_spec or f"last {len(val)} images of train",
-            "train_images": len(train), "val_images": len(val), "augmentation": AUGMENTATION[image_format(train_spec)]}
-    return train, val, info
+        train, dev = train.hold_out(count)
+    info = {"train": train_spec, "val": dev_spec or f"last {len(dev)} images of train",
+            "train_images": len(train), "val_images": len(dev), "augmentation": AUGMENTATION[image_format(train_spec)]}
+    return train, dev, info
 
 
 def model_input_shape(name: str, data: ImageSet, config: dict | None = None) -> tuple[int, int, int]:
@@ -111,7 +111,7 @@ def model_input_shape(name: str, data: ImageSet, config: dict | None = None) -> 
 
 def prepare_image_data(
     train: ImageSet,
-    val: ImageSet,
+    dev: ImageSet,
     *,
     input_shape: Sequence[int],
     batch_size: int = 64,
@@ -121,16 +121,16 @@ def prepare_image_data(
     info: dict | None = None,
 ) -> ImageData:
     """Augmented, shuffled training batches and plain validation batches at `input_shape`."""
-    check_classes(val, train.class_names)
+    check_classes(dev, train.class_names)
     height, width, channels = input_shape
     common = dict(image_size=(height, width), channels=channels, batch_size=batch_size)
     return ImageData(
         train=train,
-        val=val,
+        dev=dev,
         input_shape=(height, width, channels),
         batch_size=batch_size,
         train_ds=image_dataset(train, training=True, crop_padding=crop_padding, flip=flip, seed=seed, **common),
-        val_ds=image_dataset(val, **common),
+        dev_ds=image_dataset(dev, **common),
         info={**(info or {}), "num_classes": len(train.class_names), "input_shape": [height, width, channels],
               "batch_size": batch_size, "augmentation": {"crop_padding": crop_padding, "flip": flip}},
     )
@@ -348,7 +348,7 @@ def train_image(
     schedule = warmup_cosine(learning_rate, total_steps=steps * epochs, warmup_steps=steps * warmup_epochs)
     compile_classifier(model, learning_rate=schedule, weight_decay=weight_decay)
     started = time.perf_counter()
-    history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
+    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
                   patience=patience, verbose=verbose)
     seconds = time.perf_counter() - started
     return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
@@ -375,7 +375,7 @@ def export_and_score(model: keras.Model, data: ImageData, *, name: str, export_d
         (export path, validation report).
     """
     classifier = ImageClassifier(model, data.train.class_names)
-    report = classification_report(*predict_dataset(classifier.serve_pixels, data.val_ds), data.train.class_names)
+    report = classification_report(*predict_dataset(classifier.serve_pixels, data.dev_ds), data.train.class_names)
     Path(workdir).mkdir(parents=True, exist_ok=True)
     pictures = _save_validation_pictures(model, data, report, workdir)
     card = {"model": name, "data": data.info, "metrics": {"val_accuracy": round(report["accuracy"], 4)},
@@ -389,7 +389,7 @@ def _save_validation_pictures(model: keras.Model, data: ImageData, report: dict,
     pictures = {"confusion_matrix": plot_confusion_matrix(
         np.array(report["confusion"]["matrix"]), report["confusion"]["labels"],
         Path(workdir) / "confusion_matrix.png", title="validation")}
-    first_image = next(iter(data.val_ds.unbatch().take(1)))[0].numpy()
+    first_image = next(iter(data.dev_ds.unbatch().take(1)))[0].numpy()
     return {**pictures, **save_pictures(model, first_image, workdir)}
 
 
@@ -422,7 +422,7 @@ def tune_image(name: str, data: ImageData, *, workdir: str | os.PathLike,
         raise ZooError(f"{name!r} is a {spec.task!r} model, not an image classifier")
     fixed = {**(config or {}), "input_shape": list(data.input_shape), "num_classes": len(data.train.class_names)}
     result = run_search(
-        name, fixed, compile_classifier, data.train_ds, data.val_ds, objective=kt.Objective(MONITOR, "max"), **search,
+        name, fixed, compile_classifier, data.train_ds, data.dev_ds, objective=kt.Objective(MONITOR, "max"), **search,
     )
     path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
                                     extra_card={"config": result.config, "tuning": result.summary})

@@ -111,7 +111,7 @@ class LanguageModelData:
     mode: str
     window: int
     train_ds: tf.data.Dataset
-    val_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
     info: dict
 
 
@@ -170,7 +170,7 @@ def prepare_lm_data(
         train_tokens, val_tokens = text_tokens([train_text, val_text], level)
         vocab = lm_vocabulary([train_tokens], min_count=min_count, max_size=max_vocab)
         train_ds = window_dataset(encode(train_tokens, vocab), window=window, batch_size=batch_size, seed=seed)
-        val_ds = window_dataset(encode(val_tokens, vocab), window=window, batch_size=batch_size,
+        dev_ds = window_dataset(encode(val_tokens, vocab), window=window, batch_size=batch_size,
                                 context=window // 2, shuffle=False)
         counts = {"train_tokens": len(train_tokens), "val_tokens": len(val_tokens)}
     else:
@@ -178,10 +178,10 @@ def prepare_lm_data(
         train_tokens, val_tokens = text_tokens(train_lines, level), text_tokens(val_lines, level)
         vocab = lm_vocabulary(train_tokens, min_count=min_count, max_size=max_vocab)
         train_ds = sentence_dataset([encode(t, vocab) for t in train_tokens], vocab, batch_size=batch_size, seed=seed)
-        val_ds = sentence_dataset([encode(t, vocab) for t in val_tokens], vocab, batch_size=batch_size, shuffle=False)
+        dev_ds = sentence_dataset([encode(t, vocab) for t in val_tokens], vocab, batch_size=batch_size, shuffle=False)
         counts = {"train_sentences": len(train_lines), "val_sentences": len(val_lines)}
     return LanguageModelData(
-        vocab=vocab, level=level, mode=mode, window=window, train_ds=train_ds, val_ds=val_ds,
+        vocab=vocab, level=level, mode=mode, window=window, train_ds=train_ds, dev_ds=dev_ds,
         info={**(info or {}), **counts, "level": level, "mode": mode, "window": window, "vocab_size": len(vocab),
               "batch_size": batch_size},
     )
@@ -353,7 +353,7 @@ def train_language_model(
     except ValueError as error:  # a bad option from the command line: one line, no traceback
         raise ZooError(str(error)) from None
     started = time.perf_counter()
-    history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=workdir, monitor=MONITOR,
+    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR,
                   patience=patience, extra_callbacks=extra_callbacks, verbose=verbose)
     seconds = time.perf_counter() - started
     check_finite(model, clip=clip, clip_threshold=clip_threshold)
@@ -380,7 +380,7 @@ def export_trained(model: keras.Model, data: LanguageModelData, *, name: str, ex
     """
     if metrics is None:
         with quiet_dataset_warnings():
-            val_loss, _ = model.evaluate(data.val_ds, verbose=0)
+            val_loss, _ = model.evaluate(data.dev_ds, verbose=0)
         metrics = {"val_loss": round(float(val_loss), 4), "val_perplexity": round(float(np.exp(val_loss)), 3)}
     graph = LanguageModelGraph(model, data.vocab, level=data.level, mode=data.mode, top_k=top_k)
     sample = graph.generate_seeded(tf.constant([""]), 200, 0.8, top_k, seed)["text"].numpy()[0].decode("utf-8")
@@ -432,7 +432,7 @@ def tune_language_model(
         raise ZooError(str(error)) from None
     compile_fn = functools.partial(compile_language_model, clip=clip, clip_threshold=clip_threshold)
     result = run_search(
-        name, {**(config or {}), "vocab_size": len(data.vocab)}, compile_fn, data.train_ds, data.val_ds,
+        name, {**(config or {}), "vocab_size": len(data.vocab)}, compile_fn, data.train_ds, data.dev_ds,
         objective=kt.Objective(MONITOR, "min"), callbacks=[keras.callbacks.TerminateOnNaN()], seed=seed, **search,
     )
     check_finite(result.model, clip=clip, clip_threshold=clip_threshold)

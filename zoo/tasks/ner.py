@@ -11,7 +11,6 @@ import dataclasses
 import functools
 import json
 import os
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,14 +26,13 @@ from pipelines.spans import entity_spans
 from pipelines.tags import convert
 from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
-from zoo.errors import ZooError
-from zoo.export import export_serving_module, generic_rnn_kernels, read_card, resolve_export
+from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vocabulary_with_vectors
 from zoo.registry import get_spec
-from zoo.training import fit
+from zoo.tasks.base import Task, export_module, train, tune
 
 TASK = "ner"
 MONITOR = "val_f1"
@@ -280,11 +278,7 @@ def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike) -
 
 def export_tagger(tagger: Tagger, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the tagger as the next version of `base_dir/name`."""
-    tags = sorted({t.decode("utf-8") for t in tagger.tag_names.numpy()}, key=lambda t: (t != "O", t[2:], t[:2]))
-    card = {"task": TASK, "signatures": SIGNATURES, "num_tags": len(tags), "tags": tags,
-            "features": dataclasses.asdict(tagger.features.spec), **card}
-    signatures = {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
-    return export_serving_module(tagger, signatures, card, base_dir=base_dir, name=name)
+    return export_module(TASK, tagger, card, base_dir=base_dir, name=name)
 
 
 class DevF1(keras.callbacks.Callback):
@@ -365,32 +359,6 @@ def headline(report: dict) -> dict:
     return {k: round(report[k], 4) for k in ("token_accuracy", "precision", "recall", "f1")}
 
 
-def evaluate_export(export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None, *,
-                    scheme: str | None = None) -> tuple[dict, Path]:
-    """Scores an export on a labelled file; writes `report.json` and `confusion_matrix.png`."""
-    from zoo.plots import plot_confusion_matrix
-    from zoo.serving import load
-
-    export = resolve_export(export)
-    card = read_card(export)
-    if card.get("task") != TASK:
-        raise ZooError(f"{export}: a {card.get('task')!r} model, not an NER tagger")
-    sentences = read_tagged(data_spec, scheme=scheme)
-    unknown = sorted({t for s in sentences for t in s.tags} - set(card["tags"]))
-    if unknown:
-        raise DataError(data_spec, None, f"uses tags the model does not know: {unknown}; model tags: {card['tags']}")
-    loaded = load(export)
-    predicted = tag_token_lists(loaded.signatures["tag_tokens"], [s.tokens for s in sentences])
-    report = ner_report([s.tags for s in sentences], predicted)
-    report.update({"export": str(export), "data": data_spec})
-    out_dir = Path(out_dir or Path("reports") / f"{card['name']}_v{card.get('version')}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), report["confusion"]["labels"],
-                          out_dir / "confusion_matrix.png", title=f"{card['name']} v{card.get('version')} on {data_spec}")
-    return report, out_dir
-
-
 def format_report(report: dict) -> str:
     """A per-type table in the shape of seqeval's and conlleval's reports."""
     lines = [f"{'type':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
@@ -399,61 +367,6 @@ def format_report(report: dict) -> str:
     lines.append(f"token accuracy (padding masked): {report['token_accuracy']:.4f} over {report['tokens']} tokens")
     lines.append(f"entity F1: {report['f1']:.4f} ({report['f1_scheme']})")
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- training
-
-
-def train_ner(
-    name: str,
-    data: NerData,
-    *,
-    epochs: int,
-    workdir: str | os.PathLike,
-    export_dir: str | os.PathLike = "saved_models",
-    preset: str | None = None,
-    config: dict | None = None,
-    learning_rate: float = 1e-3,
-    lr_decay: float = 0.0,
-    clipnorm: float = 5.0,
-    patience: int = 3,
-    freeze_embeddings: bool = False,
-    seed: int = 0,
-    verbose: int | str = "auto",
-) -> tuple[Path, dict]:
-    """Builds, trains (early stopping on dev F1), scores and exports a registered tagger.
-
-    `lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise. With pretrained
-    word vectors in `data`, the word embedding starts from them (fixed with `freeze_embeddings`).
-    Returns the export path and the dev report.
-    """
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with NER data needs one of the NER models")
-    keras.utils.set_random_seed(seed)
-    model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
-                                       config=config, **data.sizes())
-    steps = sum(1 for _ in data.train_ds) if lr_decay else None
-    compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps, decay_rate=lr_decay)
-    started = time.perf_counter()
-    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
-                  patience=patience, extra_callbacks=[DevF1(data, workdir)], verbose=verbose)
-    seconds = time.perf_counter() - started
-    return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
-        "config": spec.config(preset, **(config or {}), **data.sizes()),
-        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "lr_decay": lr_decay,
-                     "clipnorm": clipnorm, "freeze_embeddings": freeze_embeddings, "seed": seed, "seconds": round(seconds, 1),
-                     "history": history},
-    })
-
-
-def export_and_score(model, data: NerData, *, name: str, export_dir, workdir, extra_card: dict) -> tuple[Path, dict]:
-    """Scores a trained tagger on dev through the serving graph, then exports it with the scores."""
-    tagger = make_tagger(model, data, workdir)
-    report = ner_report([s.tags for s in data.dev], tag_token_lists(tagger.serve_tokens, [s.tokens for s in data.dev]))
-    card = {"model": name, "metrics": {f"dev_{k}": v for k, v in headline(report).items()}, "data": data.info,
-            "tag_scheme": data.scheme, **data.sizes(), **extra_card}
-    return export_tagger(tagger, base_dir=export_dir, name=name, card=card), report
 
 
 def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[list[tuple[str, str, float]]]:
@@ -469,25 +382,94 @@ def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[list[
     return results
 
 
-def tune_ner(name: str, data: NerData, *, workdir: str | os.PathLike, export_dir: str | os.PathLike = "saved_models",
-             config: dict | None = None, **search) -> tuple[Path, dict, dict]:
-    """Searches the model's space on dev F1, exports the best model; returns (path, dev report, best hp).
+# ----------------------------------------------------------------------------- the task
 
-    `config` fixes keys the space does not search; `**search` are `zoo.tuning.run_search`'s options
-    (directory, algorithm, max_trials, max_epochs, preset, seed, verbose).
-    """
-    import keras_tuner as kt
 
-    from zoo.tuning import run_search
+class NerTask(Task):
+    """Taggers: early stopping on dev entity F1, the `Tagger` graph, seqeval reports."""
 
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model, not an NER tagger")
-    check_no_vectors_for_search(data.embeddings)
-    result = run_search(
-        name, {**(config or {}), **data.sizes()}, compile_tagger, data.train_ds, data.dev_ds,
-        objective=kt.Objective(MONITOR, "max"), callbacks=[DevF1(data, workdir)], **search,
-    )
-    path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
-                                    extra_card={"config": result.config, "tuning": result.summary})
-    return path, report, result.hyperparameters
+    name = TASK
+    noun = "an NER tagger"
+    monitor, mode = MONITOR, "max"
+    signatures = SIGNATURES
+    options = {"lr_decay": 0.0, "clipnorm": 5.0, "freeze_embeddings": False}
+    picture = "confusion_matrix.png"
+
+    def sizes(self, data: NerData) -> dict:
+        return data.sizes()
+
+    def build(self, name, data: NerData, *, preset, config, freeze_embeddings=False, **options):
+        model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
+                                           config=config, **data.sizes())
+        return model, get_spec(name).config(preset, **config, **data.sizes())
+
+    def compile(self, model, *, learning_rate, data=None, epochs=None, lr_decay=0.0, clipnorm=5.0, **options):
+        """`lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise."""
+        steps = sum(1 for _ in data.train_ds) if lr_decay else None
+        return compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps,
+                              decay_rate=lr_decay)
+
+    def callbacks(self, data, workdir, model=None, **options):
+        return [DevF1(data, workdir)]
+
+    def check_options(self, data, *, tuning=False, **options):
+        if tuning:
+            check_no_vectors_for_search(data.embeddings)
+
+    def training_card(self, models, runs, *, lr_decay=0.0, clipnorm=5.0, freeze_embeddings=False, **options):
+        return {"lr_decay": lr_decay, "clipnorm": clipnorm, "freeze_embeddings": freeze_embeddings}
+
+    def serving_module(self, models, data, workdir, **options):
+        return make_tagger(models[0], data, workdir)
+
+    def serving_signatures(self, tagger):
+        return {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
+
+    def card(self, tagger):
+        tags = sorted({t.decode("utf-8") for t in tagger.tag_names.numpy()}, key=lambda t: (t != "O", t[2:], t[:2]))
+        return {"num_tags": len(tags), "tags": tags, "features": dataclasses.asdict(tagger.features.spec)}
+
+    def score(self, tagger, data, *, name, workdir, **options):
+        predicted = tag_token_lists(tagger.serve_tokens, [s.tokens for s in data.dev])
+        report = ner_report([s.tags for s in data.dev], predicted)
+        metrics = {f"dev_{k}": v for k, v in headline(report).items()}
+        return report, {"metrics": metrics, "tag_scheme": data.scheme, **data.sizes()}
+
+    def example_inputs(self):
+        return {"text": ["Sharon flew to Miami last Friday."]}
+
+    def read_labelled(self, data_spec, card, *, scheme=None, **options):
+        sentences = read_tagged(data_spec, scheme=scheme)
+        unknown = sorted({t for s in sentences for t in s.tags} - set(card["tags"]))
+        if unknown:
+            raise DataError(data_spec, None, f"uses tags the model does not know: {unknown}; model tags: {card['tags']}")
+        return sentences
+
+    def score_export(self, loaded, card, sentences):
+        predicted = tag_token_lists(loaded.signatures["tag_tokens"], [s.tokens for s in sentences])
+        return ner_report([s.tags for s in sentences], predicted)
+
+    def draw(self, report, data, path, *, title):
+        from zoo.plots import plot_confusion_matrix
+
+        plot_confusion_matrix(np.array(report["confusion"]["matrix"]), report["confusion"]["labels"], path, title=title)
+
+    def format_report(self, report):
+        return format_report(report)
+
+    def predict(self, export, inputs, **options):
+        return predict_texts(export, inputs)
+
+    def format_predictions(self, inputs, results, *, as_json=False):
+        if as_json:
+            return json.dumps([[{"token": t, "tag": g, "score": round(s, 4)} for t, g, s in r] for r in results],
+                              indent=2)
+        lines = []
+        for text, result in zip(inputs, results):
+            lines.append(text)
+            lines += [f"  {token:<20}{tag:<10}{score:.3f}" for token, tag, score in result]
+        return "\n".join(lines)
+
+
+train_ner = functools.partial(train, TASK)
+tune_ner = functools.partial(tune, TASK)

@@ -115,7 +115,7 @@ class SiameseData:
     text_ids: TextIds
     rows: TripletRows
     train_ds: tf.data.Dataset
-    val_ds: tf.data.Dataset | None
+    dev_ds: tf.data.Dataset | None
     dev_index: PairIndex
     dev_ids: tf.RaggedTensor
     info: dict
@@ -173,16 +173,16 @@ def prepare_siamese_data(
     rows = triplet_rows(train, hard_negatives=hard_negatives, source=info.get("train", [None])[0])
     vocab = pair_vocabulary(rows.texts, text_ids, min_count=min_count, max_size=max_vocab)
     train_ds = triplet_dataset(rows, encode_texts(rows.texts, vocab, text_ids), batch_size=batch_size, seed=seed)
-    val_ds = None
+    dev_ds = None
     try:
         dev_rows = triplet_rows(dev, hard_negatives=hard_negatives)
-        val_ds = triplet_dataset(dev_rows, encode_texts(dev_rows.texts, vocab, text_ids),
+        dev_ds = triplet_dataset(dev_rows, encode_texts(dev_rows.texts, vocab, text_ids),
                                  batch_size=min(batch_size, dev_rows.num_groups), shuffle=False)
     except DataError:
         pass  # too few dev duplicates for a triplet batch: no val_loss, dev AUC still guides training
     positives = sum(is_positive(p) for p in train)
     return SiameseData(
-        train=list(train), dev=dev, vocab=vocab, text_ids=text_ids, rows=rows, train_ds=train_ds, val_ds=val_ds,
+        train=list(train), dev=dev, vocab=vocab, text_ids=text_ids, rows=rows, train_ds=train_ds, dev_ds=dev_ds,
         dev_index=dev_index, dev_ids=encode_texts(dev_index.texts, vocab, text_ids),
         info={**info, "train_pairs": len(train), "train_duplicates": positives, "train_rows": len(rows.a),
               "duplicate_groups": rows.num_groups, "skipped_contradictory_pairs": rows.skipped,
@@ -471,7 +471,7 @@ def train_siamese(
         keras.utils.set_random_seed(seed + member)
         model = build(name, preset=preset, vocab_size=data.num_ids, **(config or {}))
         compile_siamese(model, learning_rate=learning_rate, margin=margin, negatives=negatives, symmetric=symmetric)
-        history = fit(model, data.train_ds, data.val_ds, epochs=epochs, monitor=MONITOR, mode="max", patience=patience,
+        history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, monitor=MONITOR, mode="max", patience=patience,
                       workdir=Path(workdir) / f"member_{member}" if members > 1 else workdir, verbose=verbose,
                       extra_callbacks=[DevPairMetrics(data.dev_index, data.dev_ids),
                                        CollapseWarning(model.loss.collapsed_value)])
@@ -517,7 +517,7 @@ def tune_siamese(name: str, data: SiameseData, *, workdir: str | os.PathLike,
     _check_training(name, objective)
     loss = {"margin": margin, "negatives": tuple(negatives), "symmetric": symmetric}
     result = run_search(name, {**(config or {}), "vocab_size": data.num_ids},
-                        functools.partial(compile_siamese, **loss), data.train_ds, data.val_ds,
+                        functools.partial(compile_siamese, **loss), data.train_ds, data.dev_ds,
                         objective=kt.Objective(MONITOR, "max"), callbacks=[DevPairMetrics(data.dev_index, data.dev_ids)],
                         **search)
     path, report = calibrate_and_export([result.model], data, name=name, workdir=workdir, export_dir=export_dir,
