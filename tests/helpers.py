@@ -7,6 +7,7 @@ import struct
 import numpy as np
 
 import zoo
+from zoo.tasks import get_task
 
 SONNET = ("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
           "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date;\n") * 3
@@ -119,20 +120,11 @@ def check_registered_model(name: str, tmp_path) -> None:
     restored = keras.saving.load_model(tmp_path / f"{name}.keras")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(inputs)), eager, rtol=1e-5, atol=1e-6)
 
-    compile_fn = task_compile(spec.task)
-    compile_fn(model, learning_rate=0.1)
+    get_task(spec.task).compile(model, learning_rate=0.1)
     before = [w.copy() for w in model.get_weights()]
     labels = np.zeros(eager.shape[:-1], dtype="int32")
     model.train_on_batch(inputs, labels)
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
-
-
-def task_compile(task: str):
-    from zoo.tasks import image, language_model, ner, sentiment, siamese
-
-    return {"ner": ner.compile_tagger, "image": image.compile_classifier,
-            "language_model": language_model.compile_language_model,
-            "sentiment": sentiment.compile_sentiment, "siamese": siamese.compile_siamese}[task]
 
 
 def run_without_zoo(script: str, cwd) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import json
 import os
 import sys
@@ -83,373 +82,98 @@ def cmd_info(args) -> None:
     print(f"total parameters: {model.count_params():,}")
 
 
-# The picture each task's `evaluate_export` draws into its report folder (language models draw none).
-EVALUATION_PICTURES = {"ner": "confusion_matrix.png", "image": "confusion_matrix.png",
-                       "sentiment": "confusion_matrix.png", "siamese": "similarity_histograms.png"}
-
-
-def _evaluate(args, task: str, **options) -> None:
-    """`zoo evaluate` for a task: its module's `evaluate_export`, then the report and where it was written."""
-    import importlib
-
-    module = importlib.import_module(f"zoo.tasks.{task}")
-    report, out_dir = module.evaluate_export(args.export, args.data, args.out, **options)
-    print(module.format_report(report))
-    print(f"report: {out_dir / 'report.json'}")
-    if task in EVALUATION_PICTURES:
-        picture = EVALUATION_PICTURES[task]
-        print(f"{picture[:-4].replace('_', ' ')}: {out_dir / picture}")
-
-
-def _print_result(task: str, report: dict, path: Path) -> None:
-    """A classifier's dev/validation report (its task module's `format_report`) and where it was exported."""
-    import importlib
-
-    print(importlib.import_module(f"zoo.tasks.{task}").format_report(report))
-    print(f"exported: {path}")
-
-
-def _vector_options(args) -> dict:
-    """`--word-vectors` and `--vectors-vocab` (only `zoo train` has them) as data-preparation arguments."""
-    return {"word_vectors": getattr(args, "word_vectors", None), "vectors_vocab": getattr(args, "vectors_vocab", 0)}
-
-
-def _print_vectors(info: dict) -> None:
-    if "word_vectors" in info:
-        vectors = info["word_vectors"]
-        print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
-              f"({vectors['coverage']:.1%}) from {vectors['path']}")
-
-
-def _ner_data(args):
-    from zoo.tasks.ner import prepare_ner_data, read_ner_data
-
-    train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
-    return prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
-                            seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
-                            max_length=args.max_length, info=info, **_vector_options(args))
-
-
-def _train_ner(args) -> None:
-    from zoo.tasks.ner import train_ner
-
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
-    data = _ner_data(args)
-    workdir = _workdir(args, args.name)
-    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    path, report = train_ner(
-        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=config, learning_rate=args.learning_rate, lr_decay=args.lr_decay, clipnorm=args.clipnorm,
-        patience=args.patience, freeze_embeddings=args.freeze_embeddings, seed=args.seed,
-    )
-    _print_vectors(data.info)
-    print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_result("ner", report, path)
-
-
-def _tune(args, tune_fn, data, **options) -> tuple[Path, dict]:
-    """Runs a task's `tune_fn` with the `zoo tune` options; prints where the search lives and what won.
-
-    Args:
-        args: the parsed `zoo tune` arguments.
-        tune_fn: a task's `tune_*(name, data, ...) -> (export path, report, best hyperparameters)`.
-        data: the task's prepared data.
-        **options: task-specific keyword arguments (config, workdir, ...).
-
-    Returns:
-        (export path, report).
-    """
-    directory = Path(args.directory)
-    print(f"tuner state: {directory / args.name} (run the same command again to resume the search)")
-    path, report, best = tune_fn(
-        args.name, data, algorithm=args.tuner, max_trials=args.max_trials, max_epochs=args.max_epochs,
-        directory=directory, export_dir=args.export_dir, preset=args.preset, seed=args.seed, **options,
-    )
-    print(f"best hyperparameters: {json.dumps(best)}")
-    return path, report
-
-
-def _tune_ner(args) -> None:
-    from zoo.tasks.ner import tune_ner
-
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
-    path, report = _tune(args, tune_ner, _ner_data(args), config=config, workdir=_workdir(args, args.name))
-    _print_result("ner", report, path)
-
-
-def _evaluate_ner(args) -> None:
-    _evaluate(args, "ner", scheme=args.data_scheme)
-
-
-def _predict_ner(args) -> None:
-    from zoo.tasks.ner import predict_texts
-
-    results = predict_texts(args.export, args.inputs)
-    if args.json:
-        print(json.dumps([[{"token": t, "tag": g, "score": round(s, 4)} for t, g, s in r] for r in results], indent=2))
-        return
-    for text, result in zip(args.inputs, results):
-        print(text)
-        for token, tag, score in result:
-            print(f"  {token:<20}{tag:<10}{score:.3f}")
-
-
-def _image_data(args, config: dict):
-    from zoo.tasks.image import model_input_shape, prepare_image_data, read_image_data
-
-    train, val, info = read_image_data(args.data, args.dev)
-    return prepare_image_data(train, val, input_shape=model_input_shape(args.name, train, config),
-                              batch_size=args.batch_size, seed=args.seed, info=info, **info["augmentation"])
-
-
-def _train_image(args) -> None:
-    from zoo.tasks.image import train_image
-
-    config = _config_overrides(args.set)
-    data = _image_data(args, config)
-    workdir = _workdir(args, args.name)
-    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    path, report = train_image(
-        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
-    )
-    print(f"pictures: {workdir}/{{training_curves,confusion_matrix,filters,activations}}.png; "
-          f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_result("image", report, path)
-
-
-def _tune_image(args) -> None:
-    from zoo.tasks.image import tune_image
-
-    config = _config_overrides(args.set)
-    workdir = _workdir(args, args.name)
-    path, report = _tune(args, tune_image, _image_data(args, config), config=config, workdir=workdir)
-    print(f"pictures of the best model: {workdir}/{{confusion_matrix,filters,activations}}.png")
-    _print_result("image", report, path)
-
-
-def _predict_image(args) -> None:
-    from zoo.tasks.image import predict_files
-
-    results = predict_files(args.export, args.inputs)
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    for result in results:
-        others = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in result["top"][1:])
-        print(f"{result['path']}: {result['class']} ({result['probability']:.3f}; then {others})")
-
-
-def _lm_data(args, data_options: dict):
-    from zoo.tasks.language_model import prepare_lm_data, read_lm_data
-
-    train, val, info = read_lm_data(args.data, args.dev)
-    return prepare_lm_data(train, val, batch_size=args.batch_size, min_count=args.min_count, max_vocab=args.max_vocab,
-                           seed=args.seed, info=info, **data_options)
-
-
-def _print_lm_result(report: dict, path: Path) -> None:
-    print(f"validation: {report['val_loss']:.4f} nats per token, perplexity {report['val_perplexity']:.3f}")
-    print(f"sample: {report['sample']!r}")
-    print(f"exported: {path}")
-
-
-def _train_language_model(args) -> None:
-    from zoo.tasks.language_model import split_options, train_language_model
-
-    config, data_options, training = split_options(_config_overrides(args.set))
-    data = _lm_data(args, data_options)
-    workdir = _workdir(args, args.name)
-    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    path, report = train_language_model(
-        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=config, learning_rate=args.learning_rate, patience=args.patience, seed=args.seed, **training,
-    )
-    print(f"training curves: {workdir / 'training_curves.png'}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_lm_result(report, path)
-
-
-def _tune_language_model(args) -> None:
-    from zoo.tasks.language_model import split_options, tune_language_model
-
-    config, data_options, training = split_options(_config_overrides(args.set))
-    path, report = _tune(args, tune_language_model, _lm_data(args, data_options), config=config, **training)
-    _print_lm_result(report, path)
-
-
-def _predict_language_model(args) -> None:
-    from zoo.tasks.language_model import generate_texts
-
-    texts = generate_texts(args.export, args.inputs, steps=args.steps, temperature=args.temperature,
-                           top_k=args.top_k, seed=args.seed)
-    if args.json:
-        print(json.dumps([{"prompt": p, "continuation": t} for p, t in zip(args.inputs, texts)], indent=2))
-        return
-    for prompt, text in zip(args.inputs, texts):
-        print(prompt + text)
-
-
-def _sentiment_data(args):
-    from zoo.tasks.sentiment import prepare_sentiment_data, read_sentiment_data
-
-    train, dev, info = read_sentiment_data(args.data, args.dev)
-    return prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
-                                  max_vocab=args.max_vocab, info=info, **_vector_options(args))
-
-
-def _train_sentiment(args) -> None:
-    from zoo.tasks.sentiment import train_sentiment
-
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
-    data = _sentiment_data(args)
-    workdir = _workdir(args, args.name)
-    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    path, report = train_sentiment(
-        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=config, learning_rate=args.learning_rate, patience=args.patience,
-        freeze_embeddings=args.freeze_embeddings, seed=args.seed,
-    )
-    _print_vectors(data.info)
-    print(f"pictures: {workdir}/{{training_curves,confusion_matrix}}.png; "
-          f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_result("sentiment", report, path)
-
-
-def _tune_sentiment(args) -> None:
-    from zoo.tasks.sentiment import tune_sentiment
-
-    config = _config_overrides(args.set)
-    workdir = _workdir(args, args.name)
-    path, report = _tune(args, tune_sentiment, _sentiment_data(args), config=config, workdir=workdir)
-    print(f"dev confusion matrix of the best model: {workdir}/confusion_matrix.png")
-    _print_result("sentiment", report, path)
-
-
-def _predict_sentiment(args) -> None:
-    from zoo.tasks.sentiment import predict_texts
-
-    results = predict_texts(args.export, args.inputs)
-    if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    for result in results:
-        probabilities = ", ".join(f"{name} {p:.3f}" for name, p in result["probabilities"].items())
-        print(f"{result['label']:<10}({probabilities})  {result['text']}")
-
-
-def _siamese_data(args):
-    from zoo.tasks.siamese import default_text_ids, prepare_siamese_data, read_siamese_data
-
-    train, dev, info = read_siamese_data([args.data], args.dev, extra_specs=args.extra or (), dev_fraction=0.1,
-                                         seed=args.seed)
-    return prepare_siamese_data(train, dev, text_ids=default_text_ids(args.name), batch_size=args.batch_size,
-                                seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab, info=info)
-
-
-def _print_siamese_result(report: dict, path: Path) -> None:
-    from zoo.tasks.siamese import format_report
-
-    print(format_report(report))
-    print(f"exported: {path} (tau {report['calibrated']['tau']:.3f} in its model card)")
-
-
-def _train_siamese(args) -> None:
-    from zoo.tasks.siamese import train_siamese
-
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
-    data = _siamese_data(args)
-    workdir = _workdir(args, args.name)
-    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    path, report = train_siamese(
-        args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir, preset=args.preset,
-        config=config, learning_rate=args.learning_rate, margin=args.margin, objective=args.threshold_objective,
-        patience=args.patience, members=args.members, seed=args.seed,
-    )
-    print(f"pictures: {workdir}/{{training_curves,similarity_histograms}}.png; "
-          f"TensorBoard: tensorboard --logdir {workdir / 'logs'}")
-    _print_siamese_result(report, path)
-
-
-def _tune_siamese(args) -> None:
-    from zoo.tasks.siamese import tune_siamese
-
-    config = _config_overrides(args.set)
-    workdir = _workdir(args, args.name)
-    path, report = _tune(args, tune_siamese, _siamese_data(args), config=config, workdir=workdir, margin=args.margin,
-                         objective=args.threshold_objective)
-    print(f"dev similarity histograms of the best model: {workdir}/similarity_histograms.png")
-    _print_siamese_result(report, path)
-
-
-def _predict_siamese(args) -> None:
-    from zoo.tasks.siamese import predict_pairs
-
-    if len(args.inputs) % 2:
-        raise _user_error(f"Siamese models compare pairs: give TEXT_A TEXT_B (an even number of texts). "
-                          f"Received: {len(args.inputs)} texts")
-    results = predict_pairs(args.export, args.inputs[0::2], args.inputs[1::2])
-    if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    for r in results:
-        verdict = "duplicate" if r["is_duplicate"] else "different"
-        note = f"  ({r['note']})" if "note" in r else ""
-        print(f"{verdict:<10}similarity {r['similarity']:.3f} (tau {r['tau']:.3f}){note}\n  a: {r['text_a']}\n  b: {r['text_b']}")
-
-
-# Each task plugs its commands in here; `train`/`tune` dispatch on the model's task and
-# `evaluate`/`predict` on the task recorded in the export's model card.
-TASK_COMMANDS = {
-    "ner": {"train": _train_ner, "tune": _tune_ner, "evaluate": _evaluate_ner, "predict": _predict_ner},
-    "image": {"train": _train_image, "tune": _tune_image, "evaluate": functools.partial(_evaluate, task="image"),
-              "predict": _predict_image},
-    "sentiment": {"train": _train_sentiment, "tune": _tune_sentiment,
-                  "evaluate": functools.partial(_evaluate, task="sentiment"), "predict": _predict_sentiment},
-    "language_model": {"train": _train_language_model, "tune": _tune_language_model,
-                       "evaluate": functools.partial(_evaluate, task="language_model"),
-                       "predict": _predict_language_model},
-    "siamese": {"train": _train_siamese, "tune": _tune_siamese, "evaluate": functools.partial(_evaluate, task="siamese"),
-                "predict": _predict_siamese},
-}
-
-
-def _task_command(task: str, command: str):
-    try:
-        return TASK_COMMANDS[task][command]
-    except KeyError:
-        supported = sorted(name for name, commands in TASK_COMMANDS.items() if command in commands)
+def _task(task: str, command: str):
+    """The registered task of a model or export; `ZooError` naming the tasks `zoo COMMAND` supports."""
+    from zoo.tasks import TASKS, get_task
+
+    if task not in TASKS:
         raise _user_error(f"`zoo {command}` does not support {task!r} models yet; it supports "
-                          f"{', '.join(supported)} models") from None
+                          f"{', '.join(sorted(TASKS))} models")
+    return get_task(task)
+
+
+def _model_task(args, command: str):
+    from zoo.registry import get_spec
+
+    return _task(get_spec(args.name).task, command)  # an unknown name fails before any data is read
+
+
+def _data(task, args) -> tuple:
+    """(prepared data, model config, task options) from the `zoo train` / `zoo tune` arguments."""
+    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    data, config, options = task.read_data(args, config)
+    return data, config, {**{k: getattr(args, k) for k in task.options if hasattr(args, k)}, **options}
+
+
+def _print_result(task, report: dict, path: Path) -> None:
+    """A dev report (the task's `format_result`) and where the model was exported."""
+    print(task.format_result(report))
+    print(f"exported: {path}{task.export_note(report)}")
 
 
 def cmd_train(args) -> None:
-    from zoo.registry import get_spec
+    from zoo.tasks.base import train
 
-    task = get_spec(args.name).task  # an unknown name fails before any data is read
-    if task not in ("ner", "sentiment") and (args.word_vectors or args.freeze_embeddings or args.vectors_vocab):
+    task = _model_task(args, "train")
+    if not task.word_vectors and (args.word_vectors or args.freeze_embeddings or args.vectors_vocab):
         raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
-                          f"models; {args.name!r} is a {task!r} model")
-    _task_command(task, "train")(args)
+                          f"models; {args.name!r} is a {task.name!r} model")
+    data, config, options = _data(task, args)
+    workdir = _workdir(args, args.name)
+    print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
+    path, report = train(task, args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
+                         preset=args.preset, config=config, learning_rate=args.learning_rate, patience=args.patience,
+                         members=args.members, seed=args.seed, **options)
+    if "word_vectors" in data.info:
+        vectors = data.info["word_vectors"]
+        print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
+              f"({vectors['coverage']:.1%}) from {vectors['path']}")
+    pictures = task.train_pictures
+    shown = (f"training curves: {workdir / 'training_curves.png'}" if len(pictures) == 1
+             else f"pictures: {workdir}/{{{','.join(pictures)}}}.png")
+    print(f"{shown}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
+    _print_result(task, report, path)
 
 
 def cmd_tune(args) -> None:
-    from zoo.registry import get_spec
+    from zoo.tasks.base import tune
 
-    _task_command(get_spec(args.name).task, "tune")(args)
+    task = _model_task(args, "tune")
+    data, config, options = _data(task, args)
+    workdir = _workdir(args, args.name)
+    directory = Path(args.directory)
+    print(f"tuner state: {directory / args.name} (run the same command again to resume the search)")
+    path, report, best = tune(task, args.name, data, workdir=workdir, export_dir=args.export_dir, config=config,
+                              directory=directory, algorithm=args.tuner, max_trials=args.max_trials,
+                              max_epochs=args.max_epochs, preset=args.preset, seed=args.seed, **options)
+    print(f"best hyperparameters: {json.dumps(best)}")
+    if task.tuned_pictures:
+        print(task.tuned_pictures.format(workdir=workdir))
+    _print_result(task, report, path)
 
 
-def _export_task(export) -> str:
+def _export_task(args, command: str):
     from zoo.export import read_card, resolve_export
 
-    return read_card(resolve_export(export)).get("task", "")
+    return _task(read_card(resolve_export(args.export)).get("task", ""), command)
 
 
 def cmd_evaluate(args) -> None:
-    _task_command(_export_task(args.export), "evaluate")(args)
+    from zoo.tasks.base import evaluate_export
+
+    task = _export_task(args, "evaluate")
+    report, out_dir = evaluate_export(task, args.export, args.data, args.out, scheme=args.data_scheme)
+    print(task.format_report(report))
+    print(f"report: {out_dir / 'report.json'}")
+    if task.picture:
+        print(f"{task.picture[:-4].replace('_', ' ')}: {out_dir / task.picture}")
 
 
 def cmd_predict(args) -> None:
-    _task_command(_export_task(args.export), "predict")(args)
+    task = _export_task(args, "predict")
+    results = task.predict(args.export, args.inputs, steps=args.steps, temperature=args.temperature, top_k=args.top_k,
+                           seed=args.seed)
+    print(task.format_predictions(args.inputs, results, as_json=args.json))
 
 
 def cmd_rest(args) -> None:
@@ -501,7 +225,7 @@ def _add_siamese_options(parser: argparse.ArgumentParser) -> None:
                         help="Siamese: duplicates from another pair file join training (mrpc, sick, stsb, quora; "
                              "label 1 or score >= 4); repeatable")
     parser.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
-    parser.add_argument("--threshold-objective", choices=["accuracy", "f1"], default="accuracy",
+    parser.add_argument("--threshold-objective", dest="objective", choices=["accuracy", "f1"], default="accuracy",
                         help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
 
 

@@ -21,10 +21,10 @@ from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
+from zoo.tasks.base import evaluate_export
 from zoo.tasks.image import (
     check_classes,
     classification_report,
-    evaluate_export,
     model_input_shape,
     predict_files,
     prepare_image_data,
@@ -141,7 +141,7 @@ def test_bad_inputs_are_error_responses_not_crashes(trained, request_body, messa
 
 
 def test_evaluate_export_and_the_cli(trained, bar_files, tmp_path, capsys):
-    report, out_dir = evaluate_export(trained["path"], bar_files["test"], tmp_path / "report")
+    report, out_dir = evaluate_export("image", trained["path"], bar_files["test"], tmp_path / "report")
     assert report["images"] == 60 and 0.0 <= report["accuracy"] <= 1.0
     assert sum(row["support"] for row in report["classes"].values()) == 60
     assert json.loads((out_dir / "report.json").read_text())["accuracy"] == report["accuracy"]

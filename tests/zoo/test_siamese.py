@@ -18,18 +18,9 @@ from tests.helpers import TOPICS, paraphrases, write_quora
 from zoo.cli import main
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
-from zoo.tasks.siamese import (
-    CollapseWarning,
-    DuplicateIndex,
-    SiameseExport,
-    calibrate_threshold,
-    evaluate_export,
-    prepare_siamese_data,
-    roc_auc,
-    threshold_metrics,
-    train_siamese,
-    verify,
-)
+from zoo.metrics.threshold import calibrate_threshold, roc_auc, threshold_metrics
+from zoo.tasks.base import evaluate_export
+from zoo.tasks.siamese import CollapseWarning, DuplicateIndex, SiameseExport, prepare_siamese_data, train_siamese, verify
 
 @pytest.fixture(scope="module")
 def siamese_data():
@@ -287,7 +278,7 @@ def test_evaluate_and_cli(siamese_export, tmp_path, capsys):
     path = siamese_export[0]
     data = tmp_path / "dev.tsv"
     write_quora(data, paraphrases(TOPICS[12:]))
-    report, out_dir = evaluate_export(path, f"quora:{data}", tmp_path / "report")
+    report, out_dir = evaluate_export("siamese", path, f"quora:{data}", tmp_path / "report")
     assert report["at_tau"]["tau"] == pytest.approx(read_card(path)["tau"]) and 0 <= report["roc_auc"] <= 1
     assert (out_dir / "similarity_histograms.png").exists() and json.loads((out_dir / "report.json").read_text())
     assert main(["evaluate", str(path), "--data", f"quora:{data}", "--out", str(tmp_path / "cli")]) == 0

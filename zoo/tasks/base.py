@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Sequence
 from zoo.errors import ZooError
 
 # The hooks every task must define; `missing_hooks` names those a task left to the base class.
-REQUIRED_HOOKS = ("sizes", "build", "compile", "serving_module", "serving_signatures", "card", "score",
+REQUIRED_HOOKS = ("read_data", "sizes", "build", "compile", "serving_module", "serving_signatures", "card", "score",
                   "read_labelled", "score_export", "format_report", "predict", "format_predictions",
                   "example_inputs")
 
@@ -33,9 +33,10 @@ class Task:
         signatures: signature name -> description, written into the model card.
         options: keyword options of `train` beyond the shared ones, with their defaults.
         ensembles: whether `train(members=N)` may train N models and export them together.
+        word_vectors: whether the task's data can start the embedding from pretrained vectors.
         picture: the PNG that `evaluate_export` draws into the report folder, if any.
         train_pictures: the PNGs training leaves in the workdir (the command line lists them).
-        ascii_json: whether `zoo predict --json` escapes non-ASCII characters.
+        tuned_pictures: what `zoo tune` says about the best model's pictures ("{workdir}" is filled in).
     """
 
     name: ClassVar[str] = ""
@@ -45,10 +46,20 @@ class Task:
     signatures: ClassVar[dict] = {}
     options: ClassVar[dict] = {}
     ensembles: ClassVar[bool] = False
+    word_vectors: ClassVar[bool] = False
     picture: ClassVar[str | None] = None
     train_pictures: ClassVar[tuple[str, ...]] = ("training_curves",)
     tuned_pictures: ClassVar[str | None] = None
-    ascii_json: ClassVar[bool] = False
+
+    # -- data
+
+    def read_data(self, args, config: dict) -> tuple[Any, dict, dict]:
+        """Reads and prepares the data that `zoo train` / `zoo tune` arguments name.
+
+        Returns:
+            (prepared data, the model config, task options that came with the config).
+        """
+        raise NotImplementedError
 
     # -- training
 
@@ -140,7 +151,8 @@ class Task:
         """JSON-ready results of an export on raw inputs from the command line."""
         raise NotImplementedError
 
-    def format_predictions(self, inputs: Sequence[str], results: list) -> str:
+    def format_predictions(self, inputs: Sequence[str], results: list, *, as_json: bool = False) -> str:
+        """`predict`'s results as `zoo predict` prints them: a table, or JSON."""
         raise NotImplementedError
 
     # -- checks
@@ -243,7 +255,7 @@ def train(
         runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])), "history": history})
     training = {"epochs_run": runs[0]["epochs_run"], "learning_rate": _describe(learning_rate), "seed": seed,
                 "seconds": round(time.perf_counter() - started, 1), "history": runs[0]["history"],
-                **task.training_card(models, runs, **options)}
+                **task.training_card(models, runs, epochs=epochs, **options)}
     return export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir, seed=seed,
                             extra_card={"config": card_config, "training": training}, **options)
 

@@ -9,10 +9,10 @@ so generating n tokens costs n cell steps, not n full passes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import random
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -38,12 +38,12 @@ from pipelines.language_model import (
 from pipelines.readers.spec import parse_spec
 from pipelines.vocab import PAD, UNK, Vocabulary
 from zoo.errors import ZooError
-from zoo.export import export_serving_module, read_card, resolve_export
 from zoo.losses import MaskedSparseNLL, masked_token_nll
 from zoo.metrics.perplexity import Perplexity
 from zoo.models.language_model import HEAD_NAME, STACK_NAME, TASK
 from zoo.registry import build, get_spec
-from zoo.training import fit, quiet_dataset_warnings
+from zoo.tasks.base import Task, export_module, load_export, train, tune
+from zoo.training import quiet_dataset_warnings
 
 MONITOR = "val_loss"
 MODES = ("windows", "sentences")
@@ -301,13 +301,7 @@ class LanguageModelGraph(tf.Module):
 
 def export_language_model(graph: LanguageModelGraph, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the graph as the next version of `base_dir/name`; only TF Serving's ops are allowed."""
-    card = {"task": TASK, "signatures": SIGNATURES, "level": graph.level,
-            "mode": "sentences" if graph.sentences else "windows", "top_k": graph.top_k,
-            "vocab_size": int(graph.token_strings.shape[0]), **card}
-    signatures = {"serving_default": graph.generate, "generate": graph.generate,
-                  "generate_seeded": graph.generate_seeded, "score": graph.score}
-    # `score` runs the full layers, whose cuDNN kernels cannot be served on CPU.
-    return export_serving_module(graph, signatures, card, base_dir=base_dir, name=name, models=[graph.model])
+    return export_module(TASK, graph, card, base_dir=base_dir, name=name)
 
 
 # ----------------------------------------------------------------------------- training
@@ -321,53 +315,23 @@ def split_options(config: dict) -> tuple[dict, dict, dict]:
     return config, data, training
 
 
-def train_language_model(
-    name: str,
-    data: LanguageModelData,
-    *,
-    epochs: int,
-    workdir: str | os.PathLike,
-    export_dir: str | os.PathLike = "saved_models",
-    preset: str | None = None,
-    config: dict | None = None,
-    learning_rate=1e-3,
-    clip: str | None = "norm",
-    clip_threshold: float = 5.0,
-    top_k: int = 0,
-    patience: int = 3,
-    seed: int = 0,
-    extra_callbacks: list | None = None,
-    verbose: int | str = "auto",
-) -> tuple[Path, dict]:
-    """Builds, trains and exports a registered language model; returns (export path, validation report).
-
-    `learning_rate` is a float or a `keras.optimizers.schedules.LearningRateSchedule`.
-    """
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model; text data trains one of the language models")
-    keras.utils.set_random_seed(seed)
-    try:
-        model = build(name, preset=preset, vocab_size=len(data.vocab), **(config or {}))
-        compile_language_model(model, learning_rate=learning_rate, clip=clip, clip_threshold=clip_threshold)
-    except ValueError as error:  # a bad option from the command line: one line, no traceback
-        raise ZooError(str(error)) from None
-    started = time.perf_counter()
-    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR,
-                  patience=patience, extra_callbacks=extra_callbacks, verbose=verbose)
-    seconds = time.perf_counter() - started
-    check_finite(model, clip=clip, clip_threshold=clip_threshold)
-    training = {"epochs_run": len(history.get("loss", [])), "learning_rate": _describe(learning_rate), "clip": clip,
-                "clip_threshold": clip_threshold, "seed": seed, "seconds": round(seconds, 1), "history": history}
-    return export_trained(model, data, name=name, export_dir=export_dir, top_k=top_k, seed=seed,
-                          config=spec.config(preset, **(config or {}), vocab_size=len(data.vocab)), training=training)
-
-
 def check_finite(model: keras.Model, *, clip: str | None, clip_threshold: float) -> None:
     """Raises `ZooError` when a weight is NaN or infinite: training diverged and there is nothing to export."""
     if not all(np.isfinite(w).all() for w in model.get_weights()):
         raise ZooError(f"training diverged (NaN loss) before any good epoch; nothing exported. Lower the learning "
                        f"rate or clip gradients (clip={clip!r}, clip_threshold={clip_threshold}).")
+
+
+def validation_metrics(model: keras.Model, data: LanguageModelData) -> dict:
+    """Nats per token and perplexity on the validation text."""
+    with quiet_dataset_warnings():
+        val_loss, _ = model.evaluate(data.dev_ds, verbose=0)
+    return {"val_loss": round(float(val_loss), 4), "val_perplexity": round(float(np.exp(val_loss)), 3)}
+
+
+def sample_text(graph: LanguageModelGraph, *, top_k: int = 0, seed: int = 0) -> str:
+    """200 tokens generated from nothing at temperature 0.8, for the report."""
+    return graph.generate_seeded(tf.constant([""]), 200, 0.8, top_k, seed)["text"].numpy()[0].decode("utf-8")
 
 
 def export_trained(model: keras.Model, data: LanguageModelData, *, name: str, export_dir: str | os.PathLike,
@@ -378,94 +342,23 @@ def export_trained(model: keras.Model, data: LanguageModelData, *, name: str, ex
     `metrics`, when given, are recorded instead of the validation scores (for a model that was
     trained on its validation text too); `extra_card` adds model-card entries (e.g. `tuning`).
     """
-    if metrics is None:
-        with quiet_dataset_warnings():
-            val_loss, _ = model.evaluate(data.dev_ds, verbose=0)
-        metrics = {"val_loss": round(float(val_loss), 4), "val_perplexity": round(float(np.exp(val_loss)), 3)}
+    metrics = validation_metrics(model, data) if metrics is None else metrics
     graph = LanguageModelGraph(model, data.vocab, level=data.level, mode=data.mode, top_k=top_k)
-    sample = graph.generate_seeded(tf.constant([""]), 200, 0.8, top_k, seed)["text"].numpy()[0].decode("utf-8")
+    sample = sample_text(graph, top_k=top_k, seed=seed)
     card = {"model": name, "metrics": metrics, "data": data.info, "config": config, "training": training,
             **(extra_card or {})}
     return export_language_model(graph, base_dir=export_dir, name=name, card=card), {**metrics, "sample": sample}
 
 
-def tune_language_model(
-    name: str,
-    data: LanguageModelData,
-    *,
-    export_dir: str | os.PathLike = "saved_models",
-    config: dict | None = None,
-    clip: str | None = "norm",
-    clip_threshold: float = 5.0,
-    top_k: int = 0,
-    seed: int = 0,
-    **search,
-) -> tuple[Path, dict, dict]:
-    """Searches a language model's space on validation loss (nats per token) and exports the best model.
-
-    Args:
-        name: a registered language model.
-        data: from `prepare_lm_data`; its vocabulary size is fixed.
-        export_dir: the export is the next version of `export_dir/name`.
-        config: fixes keys the space does not search.
-        clip, clip_threshold: gradient clipping of every trial (see `compile_language_model`).
-        top_k: the export's default sampling cut-off.
-        seed: the search's seed and the export's sample's.
-        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
-            verbose); the same directory resumes the search.
-
-    Returns:
-        (export path, validation report with a sample, best hyperparameters).
-    """
-    import functools
-
-    import keras_tuner as kt
-
-    from zoo.tuning import run_search
-
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model, not a language model")
-    try:
-        check_clipping(clip, clip_threshold)
-    except ValueError as error:  # a bad option from the command line: one line, no traceback
-        raise ZooError(str(error)) from None
-    compile_fn = functools.partial(compile_language_model, clip=clip, clip_threshold=clip_threshold)
-    result = run_search(
-        name, {**(config or {}), "vocab_size": len(data.vocab)}, compile_fn, data.train_ds, data.dev_ds,
-        objective=kt.Objective(MONITOR, "min"), callbacks=[keras.callbacks.TerminateOnNaN()], seed=seed, **search,
-    )
-    check_finite(result.model, clip=clip, clip_threshold=clip_threshold)
-    training = {"learning_rate": result.hyperparameters["learning_rate"], "clip": clip,
-                "clip_threshold": clip_threshold, "seed": seed}
-    path, report = export_trained(result.model, data, name=name, export_dir=export_dir, config=result.config,
-                                  training=training, top_k=top_k, seed=seed, extra_card={"tuning": result.summary})
-    return path, report, result.hyperparameters
-
-
-def _describe(learning_rate):
-    if isinstance(learning_rate, (int, float)):
-        return learning_rate
-    return {"schedule": type(learning_rate).__name__, **learning_rate.get_config()}
-
-
 # ----------------------------------------------------------------------------- using an export
-
-
-def _load_language_model(export):
-    from zoo.serving import load
-
-    export = resolve_export(export)
-    card = read_card(export)
-    if card.get("task") != TASK:
-        raise ZooError(f"{export}: a {card.get('task')!r} model, not a language model")
-    return load(export), card
 
 
 def generate_texts(export, prompts: Sequence[str], *, steps: int = 200, temperature: float = 0.8, top_k: int = 0,
                    seed: int | None = None) -> list[str]:
     """Continuations of `prompts` through the export's `generate_seeded` (a random seed when None)."""
-    loaded, _ = _load_language_model(export)
+    from zoo.serving import load
+
+    loaded = load(load_export(TASK, export)[0])
     seed = random.randrange(2**31) if seed is None else seed
     out = loaded.signatures["generate_seeded"](
         prompt=tf.constant(list(prompts), dtype=tf.string), steps=tf.constant(steps, tf.int32),
@@ -474,36 +367,123 @@ def generate_texts(export, prompts: Sequence[str], *, steps: int = 200, temperat
     return [t.decode("utf-8") for t in out["text"].numpy()]
 
 
-def evaluate_export(export, data_spec: str, out_dir: str | os.PathLike | None = None,
-                    *, chunk_lines: int = 20) -> tuple[dict, Path]:
-    """Nats per token and perplexity of a text file through the export's `score`; writes `report.json`.
-
-    Sentence models score each non-empty line; window models score chunks of `chunk_lines`
-    lines, each chunk's first token serving as context only.
-    """
-    loaded, card = _load_language_model(export)
-    text = read_corpus(data_spec)
-    if card["mode"] == "sentences":
-        texts = _sentences(text)
-    else:
-        lines = text.split("\n")
-        texts = ["\n".join(lines[i:i + chunk_lines]) + "\n" for i in range(0, len(lines), chunk_lines)]
-    total, tokens = 0.0, 0
-    for start in range(0, len(texts), 64):
-        out = loaded.signatures["score"](texts=tf.constant(texts[start:start + 64], dtype=tf.string))
-        total += float(out["log_likelihood"].numpy().sum())
-        tokens += int(out["num_tokens"].numpy().sum())
-    if tokens == 0:
-        raise DataError(data_spec, None, "no tokens to score")
-    report = {"nats_per_token": total / -tokens, "perplexity": float(np.exp(-total / tokens)), "tokens": tokens,
-              "texts": len(texts), "level": card["level"], "export": str(resolve_export(export)), "data": data_spec}
-    out_dir = Path(out_dir or Path("reports") / f"{card['name']}_v{card.get('version')}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return report, out_dir
-
-
 def format_report(report: dict) -> str:
     unit = "character" if report["level"] == "char" else "word"
     return (f"{report['nats_per_token']:.4f} nats per {unit}, perplexity {report['perplexity']:.3f} "
             f"over {report['tokens']} predicted {unit}s in {report['texts']} texts")
+
+
+# ----------------------------------------------------------------------------- the task
+
+
+class LanguageModelTask(Task):
+    """Language models: validation loss, gradient clipping, an export that scores and generates."""
+
+    name = TASK
+    noun = "a language model"
+    monitor, mode = MONITOR, "min"
+    signatures = SIGNATURES
+    options = dict(TRAINING_OPTIONS)
+
+    def read_data(self, args, config):
+        """`--set` also carries the data options (level, mode, window) and training options (clip, ...)."""
+        config, data_options, training = split_options(config)
+        train, val, info = read_lm_data(args.data, args.dev)
+        data = prepare_lm_data(train, val, batch_size=args.batch_size, min_count=args.min_count,
+                               max_vocab=args.max_vocab, seed=args.seed, info=info, **data_options)
+        return data, config, training
+
+    def sizes(self, data: LanguageModelData) -> dict:
+        return {"vocab_size": len(data.vocab)}
+
+    def build(self, name, data, *, preset, config, **options):
+        try:
+            model = build(name, preset=preset, **self.sizes(data), **config)
+        except ValueError as error:  # a bad option from the command line: one line, no traceback
+            raise ZooError(str(error)) from None
+        return model, get_spec(name).config(preset, **config, **self.sizes(data))
+
+    def compile(self, model, *, learning_rate, data=None, epochs=None, clip="norm", clip_threshold=5.0, **options):
+        """`learning_rate` is a float or a `keras.optimizers.schedules.LearningRateSchedule`."""
+        return compile_language_model(model, learning_rate=learning_rate, clip=clip, clip_threshold=clip_threshold)
+
+    def check_options(self, data, *, tuning=False, clip="norm", clip_threshold=5.0, **options):
+        try:
+            check_clipping(clip, clip_threshold)
+        except ValueError as error:  # a bad option from the command line: one line, no traceback
+            raise ZooError(str(error)) from None
+
+    def callbacks(self, data, workdir, model=None, **options):
+        return [] if model is not None else [keras.callbacks.TerminateOnNaN()]
+
+    def check_trained(self, model, *, clip="norm", clip_threshold=5.0, **options):
+        check_finite(model, clip=clip, clip_threshold=clip_threshold)
+
+    def training_card(self, models, runs, *, clip="norm", clip_threshold=5.0, **options):
+        return {"clip": clip, "clip_threshold": clip_threshold}
+
+    def tuning_card(self, result, *, seed=0, clip="norm", clip_threshold=5.0, **options):
+        return {"training": {"learning_rate": result.hyperparameters["learning_rate"], "clip": clip,
+                             "clip_threshold": clip_threshold, "seed": seed}}
+
+    def serving_module(self, models, data, workdir, *, top_k=0, **options):
+        return LanguageModelGraph(models[0], data.vocab, level=data.level, mode=data.mode, top_k=top_k)
+
+    def serving_signatures(self, graph):
+        return {"serving_default": graph.generate, "generate": graph.generate,
+                "generate_seeded": graph.generate_seeded, "score": graph.score}
+
+    def traced_models(self, graph):
+        return [graph.model]  # `score` runs the full layers, whose cuDNN kernels cannot be served on CPU
+
+    def card(self, graph):
+        return {"level": graph.level, "mode": "sentences" if graph.sentences else "windows", "top_k": graph.top_k,
+                "vocab_size": int(graph.token_strings.shape[0])}
+
+    def score(self, graph, data, *, name, workdir, seed=0, top_k=0, **options):
+        metrics = validation_metrics(graph.model, data)
+        return {**metrics, "sample": sample_text(graph, top_k=top_k, seed=seed)}, {"metrics": metrics}
+
+    def example_inputs(self):
+        return {"prompt": ["The "], "steps": 20, "temperature": 0.0}
+
+    def read_labelled(self, data_spec, card, *, chunk_lines=20, **options):
+        """Sentence models score each non-empty line; window models score chunks of `chunk_lines` lines,
+        each chunk's first token serving as context only."""
+        text = read_corpus(data_spec)
+        if card["mode"] == "sentences":
+            return data_spec, _sentences(text)
+        lines = text.split("\n")
+        return data_spec, ["\n".join(lines[i:i + chunk_lines]) + "\n" for i in range(0, len(lines), chunk_lines)]
+
+    def score_export(self, loaded, card, data):
+        data_spec, texts = data
+        total, tokens = 0.0, 0
+        for start in range(0, len(texts), 64):
+            out = loaded.signatures["score"](texts=tf.constant(texts[start:start + 64], dtype=tf.string))
+            total += float(out["log_likelihood"].numpy().sum())
+            tokens += int(out["num_tokens"].numpy().sum())
+        if tokens == 0:
+            raise DataError(data_spec, None, "no tokens to score")
+        return {"nats_per_token": total / -tokens, "perplexity": float(np.exp(-total / tokens)), "tokens": tokens,
+                "texts": len(texts), "level": card["level"]}
+
+    def format_report(self, report):
+        return format_report(report)
+
+    def format_result(self, report):
+        return (f"validation: {report['val_loss']:.4f} nats per token, perplexity {report['val_perplexity']:.3f}\n"
+                f"sample: {report['sample']!r}")
+
+    def predict(self, export, inputs, *, steps=200, temperature=0.8, top_k=0, seed=None, **options):
+        texts = generate_texts(export, inputs, steps=steps, temperature=temperature, top_k=top_k, seed=seed)
+        return [{"prompt": p, "continuation": t} for p, t in zip(inputs, texts)]
+
+    def format_predictions(self, inputs, results, *, as_json=False):
+        if as_json:
+            return json.dumps(results, indent=2)
+        return "\n".join(r["prompt"] + r["continuation"] for r in results)
+
+
+train_language_model = functools.partial(train, TASK)
+tune_language_model = functools.partial(tune, TASK)

@@ -30,7 +30,7 @@ from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
-from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vocabulary_with_vectors
+from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options, vocabulary_with_vectors
 from zoo.registry import get_spec
 from zoo.tasks.base import Task, export_module, train, tune
 
@@ -394,6 +394,15 @@ class NerTask(Task):
     signatures = SIGNATURES
     options = {"lr_decay": 0.0, "clipnorm": 5.0, "freeze_embeddings": False}
     picture = "confusion_matrix.png"
+
+    word_vectors = True
+
+    def read_data(self, args, config):
+        train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
+        data = prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
+                                seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
+                                max_length=args.max_length, info=info, **vector_options(args))
+        return data, config, {}
 
     def sizes(self, data: NerData) -> dict:
         return data.sizes()
