@@ -9,18 +9,12 @@ import os
 import sys
 from pathlib import Path
 
+from zoo.tasks.arguments import DATA_HELP  # argparse only, so `zoo --help` stays fast
+
 # Before TensorFlow loads: keep its C++ start-up chatter (e.g. "no CUDA drivers") off the screen.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 EXPORT_HELP = "an export folder (saved_models/NAME/VERSION) or a model folder (its newest version is used)"
-DATA_HELP = ("FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag), or text (plain text, for language "
-             "models; data options via --set level=char|word mode=windows|sentences window=N); .gz files are read as they are")
-DATA_HELP += ("; sentiment: tweets[/train|dev|test]:POS_CSV,NEG_CSV (NLTK twitter_samples export, fixed 80/10/10 "
-              "split, seed 0) or sst2[/train|dev]:TSV (GLUE SST-2; train/dev: the leak-free split of a train file)")
-DATA_HELP += ("; images: mnist:DIR, idx:IMAGES,LABELS, cifar10:DIR or folder:DIR (one subfolder per class)")
-DATA_HELP += ("; siamese: quora:TSV (is_duplicate, question1, question2, id), mrpc:TXT, sick:TXT or stsb:CSV "
-              "pair files (without --dev, 10%% of --data is held out with no question on both sides)")
-
 
 def _workdir(args, name: str) -> Path:
     if args.workdir:
@@ -52,34 +46,15 @@ def _user_error(message: str):
 
 
 def cmd_list(args) -> None:
-    from zoo.registry import build, get_spec, list_models
+    from zoo.registry import models_table
 
-    print(f"{'name':<20}{'task':<16}{'parameters':>12}  description")
-    for name in list_models():
-        spec = get_spec(name)
-        model = build(name, **spec.example_sizes)
-        print(f"{name:<20}{spec.task:<16}{model.count_params():>12,}  {spec.description}")
-    print("(parameters: default config with the example sizes that `zoo info NAME` shows)")
+    print(models_table())
 
 
 def cmd_info(args) -> None:
-    from zoo.registry import build, get_spec
+    from zoo.registry import describe_model
 
-    spec = get_spec(args.name)
-    config = spec.config(args.preset, **spec.example_sizes)
-    print(f"name:        {spec.name}\ntask:        {spec.task}\ninputs:      {', '.join(spec.inputs)}")
-    print(f"description: {spec.description}")
-    print(f"required:    {', '.join(spec.required)} (set from the data; example values: {spec.example_sizes})")
-    print(f"presets:     {json.dumps(spec.presets)}")
-    print(f"search space: {'yes (zoo tune ' + spec.name + ')' if spec.search_space else 'none'}")
-    print(f"config{' (preset ' + args.preset + ')' if args.preset else ' (defaults)'}:\n{json.dumps(config, indent=2)}")
-    model = build(spec.name, **config)
-    print(f"\n{'layer':<32}{'type':<22}{'output shape':<28}{'params':>10}")
-    for layer in model.layers:
-        shape = getattr(layer, "output", None)
-        shape = getattr(shape, "shape", "?")
-        print(f"{layer.name:<32}{type(layer).__name__:<22}{str(shape):<28}{layer.count_params():>10,}")
-    print(f"total parameters: {model.count_params():,}")
+    print(describe_model(args.name, preset=args.preset))
 
 
 def _task(task: str, command: str):
@@ -115,7 +90,8 @@ def cmd_train(args) -> None:
     from zoo.tasks.base import train
 
     task = _model_task(args, "train")
-    if not task.word_vectors and (args.word_vectors or args.freeze_embeddings or args.vectors_vocab):
+    vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
+    if not task.word_vectors and any(vectors):
         raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
                           f"models; {args.name!r} is a {task.name!r} model")
     data, config, options = _data(task, args)
@@ -123,7 +99,7 @@ def cmd_train(args) -> None:
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     path, report = train(task, args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
                          preset=args.preset, config=config, learning_rate=args.learning_rate, patience=args.patience,
-                         members=args.members, seed=args.seed, **options)
+                         members=getattr(args, "members", 1), seed=args.seed, **options)
     if "word_vectors" in data.info:
         vectors = data.info["word_vectors"]
         print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
@@ -158,11 +134,16 @@ def _export_task(args, command: str):
     return _task(read_card(resolve_export(args.export)).get("task", ""), command)
 
 
+def _task_options(args, *shared: str) -> dict:
+    """The options of `zoo evaluate` / `zoo predict` that the tasks added (`zoo.tasks.arguments`)."""
+    return {k: v for k, v in vars(args).items() if k not in {"command", "func", *shared}}
+
+
 def cmd_evaluate(args) -> None:
     from zoo.tasks.base import evaluate_export
 
     task = _export_task(args, "evaluate")
-    report, out_dir = evaluate_export(task, args.export, args.data, args.out, scheme=args.data_scheme)
+    report, out_dir = evaluate_export(task, args.export, args.data, args.out, **_task_options(args, "export", "data", "out"))
     print(task.format_report(report))
     print(f"report: {out_dir / 'report.json'}")
     if task.picture:
@@ -171,8 +152,7 @@ def cmd_evaluate(args) -> None:
 
 def cmd_predict(args) -> None:
     task = _export_task(args, "predict")
-    results = task.predict(args.export, args.inputs, steps=args.steps, temperature=args.temperature, top_k=args.top_k,
-                           seed=args.seed)
+    results = task.predict(args.export, args.inputs, **_task_options(args, "export", "inputs", "json"))
     print(task.format_predictions(args.inputs, results, as_json=args.json))
 
 
@@ -199,37 +179,21 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a registered model name (see `zoo list`)")
     parser.add_argument("--data", required=True, help=f"training data: {DATA_HELP}")
     parser.add_argument("--dev", help="development data (same forms as --data); default: the last 10%% of --data")
-    parser.add_argument("--data-scheme", choices=["iob1", "iob2", "iobes"],
-                        help="tag scheme of the files when not their format's own (conll2003: iob1, others: iob2)")
-    parser.add_argument("--tag-scheme", choices=["iob2", "iobes"], default="iob2",
-                        help="NER: tags the model learns (outputs are always IOB2; default iob2)")
-    parser.add_argument("--max-length", type=int, default=250,
-                        help="NER: training sentences longer than this many tokens are split (default 250)")
     parser.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
     parser.add_argument("--min-count", type=int, default=1, help="drop words seen fewer times from the vocabulary")
     parser.add_argument("--max-vocab", type=int, help="cap on the vocabulary size, <PAD> and <UNK> included")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
     parser.add_argument("--workdir", help="checkpoints, logs, curves; the same workdir resumes a run (default runs/NAME-TIME)")
     parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
-
-
-def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a config value, e.g. --set lstm_units=256 (language models: also data options "
                              "level, mode, window and training options clip, clip_threshold, top_k)")
 
 
-def _add_siamese_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extra", action="append", metavar="FORMAT:PATH",
-                        help="Siamese: duplicates from another pair file join training (mrpc, sick, stsb, quora; "
-                             "label 1 or score >= 4); repeatable")
-    parser.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
-    parser.add_argument("--threshold-objective", dest="objective", choices=["accuracy", "f1"], default="accuracy",
-                        help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from zoo.tasks import add_task_arguments  # argparse only, so `zoo --help` stays fast
+
     parser = argparse.ArgumentParser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
     parser.add_argument("--version", action="version", version=f"zoo {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -247,22 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train a registered model on labelled files and export a SavedModel version.")
     _add_training_options(p)
     p.add_argument("--epochs", type=int, default=10, help="maximum epochs (early stopping may end sooner)")
-    _add_config_options(p)
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
-    p.add_argument("--lr-decay", type=float, default=0.0,
-                   help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")
-    p.add_argument("--clipnorm", type=float, default=5.0, help="NER: gradient clipping by global norm (default 5)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
-    _add_siamese_options(p)
-    p.add_argument("--word-vectors", metavar="PATH",
-                   help="NER, sentiment: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
-                        "text format, .gz ok; embedding_dim becomes theirs)")
-    p.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
-                   help="NER, sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
-    p.add_argument("--freeze-embeddings", action="store_true",
-                   help="NER, sentiment: keep the pretrained vectors fixed instead of fine-tuning them")
-    p.add_argument("--members", type=int, default=1,
-                   help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
+    add_task_arguments(p, "train")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
@@ -271,12 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "loss); rerunning the command resumes the search. --preset and --set fix keys the "
                                    "space does not search.")
     _add_training_options(p)
-    _add_config_options(p)
     p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
     p.add_argument("--max-epochs", type=int, default=10, help="epochs per trial (hyperband's largest budget)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
-    _add_siamese_options(p)
+    add_task_arguments(p, "tune")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="score an export on a labelled file",
@@ -284,9 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a confusion-matrix PNG and a JSON report.")
     p.add_argument("export", help=EXPORT_HELP)
     p.add_argument("--data", required=True, help=DATA_HELP)
-    p.add_argument("--data-scheme", choices=["iob1", "iob2", "iobes"],
-                   help="tag scheme of the file when not its format's own (conll2003: iob1, others: iob2)")
     p.add_argument("--out", help="report folder (default reports/NAME_vVERSION)")
+    add_task_arguments(p, "evaluate")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="run an export on inputs",
@@ -297,10 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="raw sentences for taggers, prompts for language models (one argument each); "
                    "for Siamese models, pairs: TEXT_A TEXT_B [TEXT_A TEXT_B ...]")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--steps", type=int, default=200, help="language models: tokens to generate (default 200)")
-    p.add_argument("--temperature", type=float, default=0.8, help="language models: sampling temperature, 0 = greedy")
-    p.add_argument("--top-k", type=int, default=0, help="language models: sample among the k likeliest tokens (0 = all)")
-    p.add_argument("--seed", type=int, help="language models: sampling seed (default: random)")
+    add_task_arguments(p, "predict")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("rest", help="answer a TF Serving REST predict request locally",

@@ -2,9 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -14,7 +11,7 @@ import tensorflow as tf
 import zoo
 from pipelines.pairs import TextIds
 from pipelines.readers.pair import Pair
-from tests.helpers import TOPICS, paraphrases, write_quora
+from tests.helpers import TOPICS, check_export, paraphrases, write_quora
 from zoo.cli import main
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
@@ -218,28 +215,9 @@ TEXT_B = ["What is the best way to learn chess ?", "How do I learn yoga ?", "Wha
 
 
 def test_fresh_process_without_zoo_gives_the_same_outputs(siamese_export, loaded):
-    path = siamese_export[0]
-    script = textwrap.dedent(f"""
-        import json, sys
-        import tensorflow as tf, tensorflow_text  # noqa: F401
-        loaded = tf.saved_model.load({str(path)!r})
-        out = loaded.signatures["serving_default"](text_a=tf.constant({TEXT_A!r}), text_b=tf.constant({TEXT_B!r}))
-        emb = loaded.signatures["embed"](text=tf.constant({TEXT_A!r}))["embedding"]
-        print(json.dumps({{"similarity": out["similarity"].numpy().tolist(),
-                          "is_duplicate": out["is_duplicate"].numpy().tolist(),
-                          "embedding": emb.numpy().tolist(), "zoo_imported": "zoo" in sys.modules}}))
-    """)
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                            cwd=path.parent, timeout=120)
-    assert result.returncode == 0, result.stderr
-    fresh = json.loads(result.stdout.strip().splitlines()[-1])
-    assert fresh["zoo_imported"] is False
-    local = loaded.signatures["serving_default"](text_a=tf.constant(TEXT_A), text_b=tf.constant(TEXT_B))
-    np.testing.assert_allclose(fresh["similarity"], local["similarity"].numpy(), rtol=1e-5, atol=1e-6)
-    assert fresh["is_duplicate"] == local["is_duplicate"].numpy().tolist()
-    embedding = loaded.signatures["embed"](text=tf.constant(TEXT_A))["embedding"].numpy()
-    np.testing.assert_allclose(fresh["embedding"], embedding, rtol=1e-5, atol=1e-6)
+    outputs = check_export(siamese_export[0], {"serving_default": {"text_a": TEXT_A, "text_b": TEXT_B},
+                                               "embed": {"text": TEXT_A}})
+    embedding = outputs["embed"]["embedding"]
     np.testing.assert_allclose(np.sum(embedding[0] * embedding[0]), 1.0, atol=1e-5)
 
 

@@ -45,7 +45,7 @@ def test_a_task_registered_without_its_hooks_fails_on_first_use(monkeypatch):
 def test_a_task_registers_once_and_unknown_tasks_list_the_known_ones():
     with pytest.raises(ValueError, match="'ner' is already registered"):
         register_task("ner", "zoo.tasks.ner:NerTask")
-    with pytest.raises(ValueError, match="module:Class"):
+    with pytest.raises(ValueError, match="'module:name'. Received: 'zoo.tasks.ner'"):
         register_task("other", "zoo.tasks.ner")
     with pytest.raises(ZooError, match=r"task='nope'; registered tasks: \['image', 'language_model', 'ner'"):
         get_task("nope")

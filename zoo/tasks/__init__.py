@@ -13,15 +13,32 @@ from zoo.errors import ZooError
 
 # task name -> "module:Class" until first use, then the `Task` instance.
 TASKS: dict = {}
+# task name -> "module:function" that adds the task's own options to a `zoo` subcommand's parser.
+ARGUMENTS: dict[str, str] = {}
 
 
-def register_task(name: str, target: str) -> None:
-    """Registers the task `name` as `"package.module:ClassName"`; a name registers once."""
+def register_task(name: str, target: str, *, arguments: str | None = None) -> None:
+    """Registers the task `name` as `"package.module:ClassName"`; a name registers once.
+
+    `arguments` is `"module:function"`, an argparse-only `function(parser, command)` that adds the
+    task's own options to `zoo train`, `tune`, `evaluate` and `predict` (see `zoo.tasks.arguments`).
+    """
     if name in TASKS:
         raise ValueError(f"Task {name!r} is already registered (as {TASKS[name]!r}). Received: {target!r}")
-    if ":" not in target:
-        raise ValueError(f"Expected a task target 'module:Class'. Received: target={target!r}")
+    for value in (target, arguments or ":"):
+        if ":" not in value:
+            raise ValueError(f"Expected a target 'module:name'. Received: {value!r}")
     TASKS[name] = target
+    if arguments:
+        ARGUMENTS[name] = arguments
+
+
+def add_task_arguments(parser, command: str) -> None:
+    """Every registered task's own options on the parser of `zoo COMMAND` (imports argparse code only)."""
+    for name in list_tasks():
+        if name in ARGUMENTS:
+            module, _, function = ARGUMENTS[name].partition(":")
+            getattr(importlib.import_module(module), function)(parser, command)
 
 
 def get_task(name: str):
@@ -47,8 +64,9 @@ def list_tasks() -> list[str]:
     return sorted(TASKS)
 
 
-register_task("ner", "zoo.tasks.ner:NerTask")
-register_task("image", "zoo.tasks.image:ImageTask")
-register_task("sentiment", "zoo.tasks.sentiment:SentimentTask")
-register_task("language_model", "zoo.tasks.language_model:LanguageModelTask")
-register_task("siamese", "zoo.tasks.siamese:SiameseTask")
+register_task("ner", "zoo.tasks.ner:NerTask", arguments="zoo.tasks.arguments:ner")
+register_task("image", "zoo.tasks.image:ImageTask", arguments="zoo.tasks.arguments:image")
+register_task("sentiment", "zoo.tasks.sentiment:SentimentTask", arguments="zoo.tasks.arguments:sentiment")
+register_task("language_model", "zoo.tasks.language_model:LanguageModelTask",
+              arguments="zoo.tasks.arguments:language_model")
+register_task("siamese", "zoo.tasks.siamese:SiameseTask", arguments="zoo.tasks.arguments:siamese")

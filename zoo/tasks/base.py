@@ -134,7 +134,13 @@ class Task:
         raise NotImplementedError
 
     def draw(self, report: dict, data, path: Path, *, title: str) -> None:
-        """Draws `picture` for an evaluation report."""
+        """Draws `picture` for an evaluation report: by default the confusion matrix of a classifier's report."""
+        import numpy as np
+
+        from zoo.plots import plot_confusion_matrix
+
+        confusion = report["confusion"]
+        plot_confusion_matrix(np.array(confusion["matrix"]), confusion["labels"], path, title=title)
 
     def format_report(self, report: dict) -> str:
         raise NotImplementedError

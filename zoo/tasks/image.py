@@ -360,13 +360,7 @@ class ImageTask(Task):
     def score_export(self, loaded, card, dataset):
         return classification_report(*predict_dataset(loaded.signatures["predict_pixels"], dataset), card["classes"])
 
-    def draw(self, report, data, path, *, title):
-        from zoo.plots import plot_confusion_matrix
-
-        plot_confusion_matrix(np.array(report["confusion"]["matrix"]), report["confusion"]["labels"], path, title=title)
-
-    def format_report(self, report):
-        return format_report(report)
+    format_report = staticmethod(format_report)
 
     def predict(self, export, inputs, **options):
         return predict_files(export, inputs)

@@ -290,13 +290,7 @@ class SentimentTask(Task):
     def score_export(self, loaded, card, data):
         return score(loaded.signatures["serving_default"], data, card["classes"])
 
-    def draw(self, report, data, path, *, title):
-        from zoo.plots import plot_confusion_matrix
-
-        plot_confusion_matrix(np.array(report["confusion"]["matrix"]), report["confusion"]["labels"], path, title=title)
-
-    def format_report(self, report):
-        return format_report(report)
+    format_report = staticmethod(format_report)
 
     def predict(self, export, inputs, **options):
         return predict_texts(export, inputs)

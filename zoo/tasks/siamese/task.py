@@ -246,8 +246,7 @@ class SiameseTask(Task):
     def draw(self, report, data, path, *, title):
         plot_report_histograms(data.scores, data.index.labels, report["at_tau"]["tau"], path, title=title)
 
-    def format_report(self, report):
-        return format_report(report)
+    format_report = staticmethod(format_report)
 
     def export_note(self, report):
         return f" (tau {report['calibrated']['tau']:.3f} in its model card)"
