@@ -178,6 +178,7 @@ def test_a_siamese_model_trains_end_to_end_with_the_loss_layer_as_with_the_loss_
     from pipelines.pairs import TextIds, encode_texts, pair_vocabulary, triplet_dataset, triplet_rows
     from tests.helpers import TOPICS, paraphrases
     from zoo.models.siamese import with_triplet_loss
+    from zoo.training import quiet_dataset_warnings
 
     rows = triplet_rows(paraphrases(TOPICS[:8]))
     vocab = pair_vocabulary(rows.texts, TextIds())
@@ -193,7 +194,8 @@ def test_a_siamese_model_trains_end_to_end_with_the_loss_layer_as_with_the_loss_
         else:
             model = siamese
             model.compile(optimizer=keras.optimizers.SGD(0.5), loss=TripletLoss(**loss))
-        history = model.fit(batches, epochs=3, verbose=0, shuffle=False).history["loss"]
+        with quiet_dataset_warnings():  # the batches' count is unknown to Keras
+            history = model.fit(batches, epochs=3, verbose=0, shuffle=False).history["loss"]
         runs.append((history, [w.copy() for w in siamese.get_weights()]))
     (class_losses, class_weights), (layer_losses, layer_weights) = runs
     assert class_losses[-1] < class_losses[0]  # it learns

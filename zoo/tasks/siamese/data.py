@@ -35,6 +35,7 @@ def default_text_ids(name: str) -> TextIds:
     return TextIds(digits_to_zero=False, oov_buckets=2000)
 
 
+@dataclasses.dataclass(frozen=True)
 class PairIndex:
     """Labelled pairs over a table of distinct texts, so each text is encoded once."""
 
