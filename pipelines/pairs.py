@@ -23,6 +23,7 @@ from pipelines.readers.mrpc import read_mrpc
 from pipelines.readers.pair import Pair
 from pipelines.readers.quora_tsv import read_quora_tsv
 from pipelines.readers.sick import read_sick
+from pipelines.readers.spec import parse_spec
 from pipelines.readers.stsb import read_stsb
 from pipelines.text import lowercase, normalize, tokenize
 from pipelines.vocab import UNK, Vocabulary, build_vocabulary
@@ -39,12 +40,7 @@ MIN_SCORE = 4.0
 
 def read_pairs(spec: str) -> list[Pair]:
     """Reads `"FORMAT:PATH"` with FORMAT a key of `PAIR_FORMATS`, e.g. `"quora:dev.tsv.gz"`."""
-    known = ", ".join(repr(name) for name in PAIR_FORMATS)
-    name, colon, path = spec.partition(":")
-    if not colon or not path:
-        raise DataError(None, None, f"expected a pair-data spec 'FORMAT:PATH' with FORMAT one of {known}, got {spec!r}")
-    if name not in PAIR_FORMATS:
-        raise DataError(None, None, f"expected a pair format in {spec!r} among {known}, got {name!r}")
+    name, _, path = parse_spec(spec, PAIR_FORMATS, noun="a pair-data spec", format_noun="a pair format")
     return PAIR_FORMATS[name](path)
 
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from pipelines.batching import bucket_by_length, quantile_boundaries
 from pipelines.errors import DataError
+from pipelines.readers.spec import parse_spec
 from pipelines.readers.sst2_tsv import read_sst2_tsv
 from pipelines.readers.tweets_csv import read_tweets_csv
 from pipelines.vocab import Vocabulary, build_vocabulary
@@ -222,22 +223,9 @@ def split_data(data: LabelledTexts, name: str, split: str) -> LabelledTexts:
     return data.take(parts[split], f"{name}/{split}:{data.source}")
 
 
-def parse_spec(spec: str) -> tuple[str, str | None, str]:
-    """`"FORMAT[/SPLIT]:PATHS"` -> (format, split or None, paths); only the first colon splits."""
-    known = ", ".join(repr(name) for name in FORMATS)
-    head, colon, paths = spec.partition(":")
-    name, slash, split = head.partition("/")
-    if not colon or not paths:
-        raise DataError(None, None,
-                        f"expected a data spec 'FORMAT[/SPLIT]:PATHS' with FORMAT one of {known}, got {spec!r}")
-    if name not in FORMATS:
-        raise DataError(None, None, f"expected a format in {spec!r} among {known}, got {name!r}")
-    return name, (split if slash else None), paths
-
-
 def read_sentiment(spec: str) -> LabelledTexts:
     """Reads `FORMAT[/SPLIT]:PATHS` (see the module docstring), e.g. `tweets/test:pos.csv.gz,neg.csv.gz`."""
-    name, split, paths = parse_spec(spec)
+    name, split, paths = parse_spec(spec, FORMATS, splits=True)
     data = FORMATS[name](paths)
     return data if split is None else split_data(data, name, split)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -9,7 +10,7 @@ import platform
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 from zoo.errors import ZooError
 
@@ -64,6 +65,57 @@ def export_versioned(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def export_serving_module(
+    module,
+    signatures: Mapping[str, Callable],
+    card: dict,
+    *,
+    base_dir: str | os.PathLike,
+    name: str,
+    models: Sequence = (),
+) -> Path:
+    """Saves a serving `tf.Module` with its signatures as the next version of `base_dir/name`.
+
+    Every task exports through here: the SavedModel is written into the staging folder of
+    `export_versioned`, its ops are checked against what TF Serving can run (`check_serving_ops`),
+    and `card` (which names the task and describes the signatures) is written beside it.
+
+    Args:
+        module: the serving graph (a `tf.Module` holding the trained model(s) and its tables).
+        signatures: signature name -> `tf.function` of `module` (one with `serving_default`).
+        card: model-card entries.
+        base_dir, name: the export is the next version of `base_dir/name`.
+        models: Keras models whose recurrent layers are traced with the generic kernels while saving
+            (needed where a signature calls the full layers, not only their cells).
+    """
+    import tensorflow as tf
+
+    from zoo.serving import check_serving_ops
+
+    def write(path: str) -> None:
+        with contextlib.ExitStack() as stack:
+            for model in models:
+                stack.enter_context(generic_rnn_kernels(model))
+            tf.saved_model.save(module, path, signatures=dict(signatures))
+        check_serving_ops(path)
+
+    return export_versioned(write, base_dir, name, card=card)
+
+
+@contextlib.contextmanager
+def generic_rnn_kernels(model):
+    """Traces a Keras model's recurrent layers with the generic kernels: cuDNN-only ops do not run on CPU servers."""
+    layers = [layer for layer in model._flatten_layers(include_self=False) if hasattr(layer, "use_cudnn")]
+    saved = [layer.use_cudnn for layer in layers]
+    for layer in layers:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.use_cudnn = value
 
 
 def _update_card_version(target: Path, version: int) -> None:

@@ -154,3 +154,35 @@ def build(name: str, *, preset: str | None = None, **config) -> keras.Model:
 def _load_builtin_models() -> None:
     # Importing the package registers every built-in model exactly once.
     import zoo.models  # noqa: F401
+
+
+def models_table() -> str:
+    """`zoo list`: every registered model with its task and parameter count."""
+    lines = [f"{'name':<20}{'task':<16}{'parameters':>12}  description"]
+    for name in list_models():
+        spec = get_spec(name)
+        model = build(name, **spec.example_sizes)
+        lines.append(f"{name:<20}{spec.task:<16}{model.count_params():>12,}  {spec.description}")
+    lines.append("(parameters: default config with the example sizes that `zoo info NAME` shows)")
+    return "\n".join(lines)
+
+
+def describe_model(name: str, *, preset: str | None = None) -> str:
+    """`zoo info`: a model's spec, its config (defaults or a preset) and the output shape of every layer."""
+    import json
+
+    spec = get_spec(name)
+    config = spec.config(preset, **spec.example_sizes)
+    lines = [f"name:        {spec.name}", f"task:        {spec.task}", f"inputs:      {', '.join(spec.inputs)}",
+             f"description: {spec.description}",
+             f"required:    {', '.join(spec.required)} (set from the data; example values: {spec.example_sizes})",
+             f"presets:     {json.dumps(spec.presets)}",
+             f"search space: {'yes (zoo tune ' + spec.name + ')' if spec.search_space else 'none'}",
+             f"config{' (preset ' + preset + ')' if preset else ' (defaults)'}:\n{json.dumps(config, indent=2)}"]
+    model = build(spec.name, **config)
+    lines.append(f"\n{'layer':<32}{'type':<22}{'output shape':<28}{'params':>10}")
+    for layer in model.layers:
+        shape = getattr(getattr(layer, "output", None), "shape", "?")
+        lines.append(f"{layer.name:<32}{type(layer).__name__:<22}{str(shape):<28}{layer.count_params():>10,}")
+    lines.append(f"total parameters: {model.count_params():,}")
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ import tensorflow as tf
 from pipelines.images import load_pixels, normalize
 from zoo.decoding import beam_search, greedy_decode
 from zoo.models.seq2seq_step import Seq2SeqStep
-from zoo.tasks.ner import generic_rnn_kernels
+from zoo.export import generic_rnn_kernels
 
 
 class Seq2SeqServer(tf.Module):

@@ -98,7 +98,7 @@ def run_search(
     fixed: dict,
     compile_fn: Callable[..., keras.Model],
     train_ds,
-    val_ds,
+    dev_ds,
     *,
     objective: kt.Objective,
     directory: str | os.PathLike,
@@ -118,7 +118,7 @@ def run_search(
         name: a registered model with a search space.
         fixed: builder arguments held fixed (the data's sizes, user overrides); see `check_fixed`.
         compile_fn: `compile_fn(model, learning_rate=...)` compiles a built model.
-        train_ds, val_ds: the task's training and validation datasets.
+        train_ds, dev_ds: the task's training and validation datasets.
         objective: the validation metric to select on, e.g. `kt.Objective("val_loss", "min")`.
         directory: the tuner's state; a finished search found there is reloaded, not redone.
         algorithm: "hyperband", "random" or "bayesian".
@@ -141,7 +141,7 @@ def run_search(
                        project_name=spec.name, max_trials=max_trials, max_epochs=max_epochs, seed=seed)
     stop = keras.callbacks.EarlyStopping(monitor=objective.name, mode=objective.direction, patience=patience)
     with quiet_dataset_warnings():
-        tuner.search(train_ds, validation_data=val_ds, epochs=max_epochs, verbose=verbose,
+        tuner.search(train_ds, validation_data=dev_ds, epochs=max_epochs, verbose=verbose,
                      callbacks=[*callbacks, stop])
         if role == "worker":  # the chief exits once every worker is told to stop: ask it nothing more
             return None
