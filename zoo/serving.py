@@ -79,7 +79,19 @@ def load(export_dir: str | os.PathLike):
 
     from zoo.export import resolve_export
 
-    return tf.saved_model.load(str(resolve_export(export_dir)))
+    path = resolve_export(export_dir)
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as error:  # a damaged file fails in protobuf, in TF's checkpoint reader or in the graph
+        raise ZooError(f"{path} is not a readable SavedModel ({type(error).__name__}: {_first_line(error)}); "
+                       "the export is damaged or incomplete, export it again") from error
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, cut to `limit` characters (TF's messages run to pages)."""
+    lines = str(error).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 class RestError(ValueError):
