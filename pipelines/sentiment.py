@@ -268,12 +268,13 @@ def sentiment_dataset(
     if not len(data):
         raise DataError(data.source or None, None, "no texts to build a dataset from")
     ids = token_ids(tf.constant(data.texts, dtype=tf.string), vocab.table())
-    boundaries = quantile_boundaries(ids.row_lengths().numpy(), num_buckets)
+    lengths = ids.row_lengths().numpy()
+    boundaries = quantile_boundaries(lengths, num_buckets)
     dataset = tf.data.Dataset.from_tensor_slices((ids, tf.constant(data.labels, dtype=tf.int32)))
     # Slices of a ragged tensor come out ragged; padded batching wants plain tensors.
     dataset = dataset.map(lambda x, y: (tf.ensure_shape(x, [None]), y)).cache()
     if shuffle:
         dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
     dataset = bucket_by_length(dataset, length_fn=lambda x, _: tf.shape(x)[0], boundaries=boundaries,
-                               batch_size=batch_size, padding_values=(0, 0))
+                               batch_size=batch_size, padding_values=(0, 0), lengths=lengths)
     return dataset.prefetch(tf.data.AUTOTUNE)
