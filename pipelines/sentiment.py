@@ -213,13 +213,17 @@ SPLITS = {"tweets": ("train", "dev", "test"), "sst2": ("train", "dev")}
 
 def split_data(data: LabelledTexts, name: str, split: str) -> LabelledTexts:
     """One split of a format's files: tweets 80/10/10, SST-2 leak-free; both fixed by seed `SPLIT_SEED`."""
-    if split not in SPLITS[name]:
-        raise DataError(None, None, f"expected a split of {name!r} among {list(SPLITS[name])}, got {split!r}")
+    _check_split(name, split)
     if name == "tweets":
         parts = dict(zip(SPLITS[name], fixed_split(len(data), seed=SPLIT_SEED)))
     else:
         parts = dict(zip(SPLITS[name], sst2_leak_free_split(data.texts, seed=SPLIT_SEED)[:2]))
     return data.take(parts[split], f"{name}/{split}:{data.source}")
+
+
+def _check_split(name: str, split: str) -> None:
+    if split not in SPLITS[name]:
+        raise DataError(None, None, f"expected a split of {name!r} among {list(SPLITS[name])}, got {split!r}")
 
 
 def parse_spec(spec: str) -> tuple[str, str | None, str]:
@@ -232,6 +236,8 @@ def parse_spec(spec: str) -> tuple[str, str | None, str]:
                         f"expected a data spec 'FORMAT[/SPLIT]:PATHS' with FORMAT one of {known}, got {spec!r}")
     if name not in FORMATS:
         raise DataError(None, None, f"expected a format in {spec!r} among {known}, got {name!r}")
+    if slash:
+        _check_split(name, split)  # before reading what may be large files
     return name, (split if slash else None), paths
 
 
