@@ -94,6 +94,27 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit] + "..."
 
 
+def read_request(source: str, stdin=None) -> str:
+    """The text of a REST request body: the file `source`, or standard input for "-".
+
+    Raises:
+        ZooError: the file is missing or unreadable, or the body is not UTF-8 (TF Serving
+            takes JSON, which is UTF-8), named with the byte and where it is.
+    """
+    import sys
+
+    try:
+        data = (stdin or sys.stdin.buffer).read() if source == "-" else Path(source).read_bytes()
+    except OSError as error:
+        raise ZooError(f"{source}: cannot read the request body ({error.strerror or error})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where = "standard input" if source == "-" else source
+        raise ZooError(f"{where}: expected a UTF-8 JSON request body, got the byte "
+                       f"{data[error.start:error.start + 1]!r} at byte {error.start + 1}") from None
+
+
 class RestError(ValueError):
     """A request TF Serving would answer with HTTP 400 and `{"error": ...}`."""
 

@@ -154,3 +154,23 @@ def test_a_disk_that_fills_during_the_export_publishes_nothing(tmp_path):
     with pytest.raises(ExportError, match=r"m: cannot write the export there \(No space left on device\)"):
         export_versioned(fill, tmp_path, "m", card={})
     assert list((tmp_path / "m").iterdir()) == []
+
+
+def test_read_request_names_a_missing_file_and_bytes_that_are_not_utf8(tmp_path):
+    import io
+
+    from zoo.serving import read_request
+
+    (tmp_path / "ok.json").write_text('{"instances": ["Zoë"]}', encoding="utf-8")
+    assert read_request(str(tmp_path / "ok.json")) == '{"instances": ["Zoë"]}'
+    assert read_request("-", io.BytesIO(b'{"inputs": []}')) == '{"inputs": []}'
+    with pytest.raises(zoo.export.ZooError, match=r"missing.json: cannot read the request body \(No such file"):
+        read_request(str(tmp_path / "missing.json"))
+    with pytest.raises(zoo.export.ZooError, match=r"cannot read the request body \(Is a directory\)"):
+        read_request(str(tmp_path))
+    (tmp_path / "latin1.json").write_bytes('{"instances": ["Zoë"]}'.encode("latin1"))
+    with pytest.raises(zoo.export.ZooError, match=r"latin1.json: expected a UTF-8 JSON request body, got the byte "
+                                                  r"b'\\xeb' at byte 19"):
+        read_request(str(tmp_path / "latin1.json"))
+    with pytest.raises(zoo.export.ZooError, match="standard input: expected a UTF-8"):
+        read_request("-", io.BytesIO(b"\xff"))
