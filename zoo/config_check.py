@@ -4,7 +4,8 @@ A config comes from `--set KEY=VALUE` (JSON values, else strings), presets and d
 type of each key is inferred from its default (a builder's keyword default), so a new model gets
 the checks without declaring anything:
 
-- a bool default takes true/false; an int default an integer; a float default a number;
+- a bool default takes true/false; an int default an integer; a float default a number; each of
+  these also a non-empty list of them (one per layer or block, as `kernel_size=[3, 5]`);
 - a str default anything (choices such as `padding="same"`, `2` or `[2, "valid"]` are the builder's to check);
 - a list/tuple default a list whose items are of its items' type (or one string, for lists of strings);
 - a None default anything.
@@ -21,7 +22,7 @@ from typing import Any, Mapping
 from zoo.errors import ConfigError
 
 _NAMES = {bool: "true or false", int: "an integer", float: "a number"}
-_PLURALS = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
+_PLURALS = {bool: "true/false values", int: "integers", float: "numbers", str: "strings"}
 
 
 def check_keys(model: str, config: Mapping[str, Any], allowed: set[str]) -> None:
@@ -73,19 +74,21 @@ def _type_problem(value: Any, default: Any) -> str | None:
             return None
         ok = _fits(value, list) and all(_fits(v, item) for v in value)
         return None if ok else f"a list of {_PLURALS[item]}, e.g. {list(default)}"
-    if kind in _NAMES and kind is not str:
-        return None if _fits(value, kind) else _NAMES[kind]
+    if kind in _NAMES:  # a number or flag: one for all, or one per layer/block (the builder checks the count)
+        ok = _fits(value, kind) or (_fits(value, list) and bool(value) and all(_fits(v, kind) for v in value))
+        return None if ok else f"{_NAMES[kind]} or a list of {_PLURALS[kind]}"
     return None
 
 
 def _range_problem(key: str, value: Any, default: Any) -> str | None:
     """What range `value` should be in, if it is outside the one its key and default imply; else None."""
-    if key.endswith("dropout") and _fits(value, float) and not 0 <= value < 1:
-        return "a fraction from 0 (included) to 1 (excluded)"
     numbers = list(value) if _fits(value, list) else [value]
+    if key.endswith("dropout") and any(_fits(v, float) and not 0 <= v < 1 for v in numbers):
+        return "fractions from 0 (included) to 1 (excluded)" if _fits(value, list) else \
+            "a fraction from 0 (included) to 1 (excluded)"
     defaults = list(default) if _fits(default, list) else [default]
     if all(_fits(d, int) for d in defaults) and defaults:
         low = 1 if min(defaults) >= 1 else 0
         if any(_fits(v, int) and v < low for v in numbers):
-            return f"{'integers' if len(numbers) > 1 or _fits(value, list) else 'an integer'} >= {low}"
+            return f"{'integers' if _fits(value, list) else 'an integer'} >= {low}"
     return None

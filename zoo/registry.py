@@ -152,7 +152,7 @@ def build(name: str, *, preset: str | None = None, **config) -> keras.Model:
         return spec.builder(**full)
     except (TypeError, ValueError) as error:
         # The builder's own checks (choices such as cell="gru") and Keras's: a user error, told in one line.
-        raise ConfigError(f"cannot build {spec.name!r} with this config: {error}") from error
+        raise ConfigError(str(error)) from error
 
 
 def _load_builtin_models() -> None:
