@@ -8,6 +8,9 @@ from typing import Any, Callable, Mapping
 
 import keras
 
+from zoo.config_check import check_keys, check_preset, check_values
+from zoo.errors import ConfigError
+
 Builder = Callable[..., keras.Model]
 SearchSpace = Callable[[Any], dict]
 
@@ -40,22 +43,19 @@ class ModelSpec:
     description: str = ""
 
     def config(self, preset: str | None = None, **overrides) -> dict:
-        """The full config: defaults, then a preset, then overrides. Unknown keys raise."""
+        """The full config: defaults, then a preset, then overrides.
+
+        Raises:
+            ConfigError: an unknown preset or key, or a value of the wrong type or range
+                (see `zoo.config_check`), named with what is allowed.
+        """
         config = dict(self.defaults)
         if preset is not None:
-            if preset not in self.presets:
-                raise ValueError(
-                    f"Unknown preset for {self.name!r}. Received: preset={preset!r}; "
-                    f"allowed: {sorted(self.presets)}"
-                )
+            check_preset(self.name, preset, self.presets)
             config.update(self.presets[preset])
         config.update(overrides)
-        unknown = sorted(set(config) - set(self.defaults) - set(self.required))
-        if unknown:
-            raise ValueError(
-                f"Unknown config keys for {self.name!r}: {unknown}; "
-                f"allowed: {sorted(set(self.defaults) | set(self.required))}"
-            )
+        check_keys(self.name, config, set(self.defaults) | set(self.required))
+        check_values(self.name, config, self.defaults)
         return config
 
 
@@ -148,7 +148,11 @@ def build(name: str, *, preset: str | None = None, **config) -> keras.Model:
     missing = [key for key in spec.required if key not in full]
     if missing:
         raise ValueError(f"Model {name!r} needs {missing}; they depend on the data and have no default.")
-    return spec.builder(**full)
+    try:
+        return spec.builder(**full)
+    except (TypeError, ValueError) as error:
+        # The builder's own checks (choices such as cell="gru") and Keras's: a user error, told in one line.
+        raise ConfigError(str(error)) from error
 
 
 def _load_builtin_models() -> None:
