@@ -142,6 +142,41 @@ def run_without_zoo(script: str, cwd) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def run_zoo(runs: dict[str, tuple[list[str], str | None]], *, cwd, timeout: float) -> dict:
+    """Starts every `name: (zoo arguments, TF_CONFIG or None)` at once as `python -m zoo.cli` in `cwd`
+    (CPU only, this checkout's `zoo`); returns `name: (exit status, or None when still running after
+    `timeout` seconds, its output)`. Every process is killed at the end."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TF_CONFIG", None)
+    processes, logs = {}, {}
+    try:
+        for name, (args, tf_config) in runs.items():
+            logs[name] = open(cwd / f"{name}.log", "w")
+            processes[name] = subprocess.Popen([sys.executable, "-m", "zoo.cli", *args], stdout=logs[name],
+                                               stderr=subprocess.STDOUT, cwd=cwd,
+                                               env={**env, "TF_CONFIG": tf_config} if tf_config else env)
+        codes, deadline = {}, time.monotonic() + timeout
+        for name, process in processes.items():
+            try:
+                codes[name] = process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                codes[name] = None
+    finally:
+        for process in processes.values():
+            process.kill()  # a task stuck in TF's rendezvous holds the GIL and never runs a SIGTERM handler
+            process.wait()
+        for log in logs.values():
+            log.close()
+    return {name: (codes.get(name), (cwd / f"{name}.log").read_text()) for name in runs}
+
+
 def write_text(tmp_path, name: str, text: str, *, compress: bool = False) -> str:
     """`text` as UTF-8 in `tmp_path / name`, gzipped with `compress`; returns the path as a string."""
     import gzip
@@ -174,7 +209,8 @@ def _assert_same(name: str, expected, received) -> None:
 def check_export(export, calls: dict[str, dict]) -> dict:
     """The same checks for every task's export (the helper each task's export test calls).
 
-    1. Its graphs hold only ops TF Serving links (`check_serving_ops`).
+    1. Its graphs hold only ops TF Serving links (`check_serving_ops`), and its TF Serving warmup
+       requests replay through the loaded signatures (`check_warmup`).
     2. Each signature in `calls` (signature name -> inputs: name -> list or scalar) gives the same
        outputs in a fresh process that cannot import `zoo` as in this one.
     3. The same request through the REST predict contract (`rest_predict`, columnar `inputs`; bytes
@@ -193,6 +229,7 @@ def check_export(export, calls: dict[str, dict]) -> dict:
 
     check_serving_ops(export)
     loaded = load(export)
+    check_warmup(export, loaded)
     local = {}
     for name, inputs in calls.items():
         outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
@@ -227,6 +264,21 @@ def check_export(export, calls: dict[str, dict]) -> dict:
             if not key.endswith("_bytes"):
                 _assert_same(f"{name}/{key} (REST)", value, outputs[key])
     return local
+
+
+def check_warmup(export, loaded) -> list:
+    """Replays every warmup record of `export` through its signature in `loaded`, as the ModelServer's
+    `--enable_model_warmup` does; returns the requests (at least one)."""
+    import tensorflow as tf
+
+    from zoo.deploy.warmup import read_warmup_requests
+
+    requests = read_warmup_requests(export)
+    assert requests, f"{export} has no warmup requests"
+    for signature, inputs in requests:
+        outputs = loaded.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
+        assert outputs, signature
+    return requests
 
 
 def check_layer(layer, inputs: np.ndarray, *, expected_shape: tuple, tmp_path, loss="mse", labels=None) -> np.ndarray:

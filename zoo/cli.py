@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from zoo.tasks.arguments import DATA_HELP  # argparse only, so `zoo --help` stays fast
+from zoo import distribute  # argparse only, so `zoo --help` stays fast
+from zoo.tasks.arguments import DATA_HELP
 
 # Before TensorFlow loads: keep its C++ start-up chatter (e.g. "no CUDA drivers") off the screen.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -90,6 +91,7 @@ def cmd_train(args) -> None:
     from zoo.tasks.base import train
 
     task = _model_task(args, "train")
+    run = distribute.train_options(args)  # before the data: logical CPUs are set before TensorFlow starts
     vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
     if not task.word_vectors and any(vectors):
         raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
@@ -97,9 +99,12 @@ def cmd_train(args) -> None:
     data, config, options = _data(task, args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    path, report = train(task, args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
-                         preset=args.preset, config=config, learning_rate=args.learning_rate, patience=args.patience,
-                         members=getattr(args, "members", 1), seed=args.seed, **options)
+    result = train(task, args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
+                   preset=args.preset, config=config, learning_rate=args.learning_rate, patience=args.patience,
+                   members=getattr(args, "members", 1), seed=args.seed, **run, **options)
+    if result is None:  # a multi-worker task other than the chief
+        return
+    path, report = result
     if "word_vectors" in data.info:
         vectors = data.info["word_vectors"]
         print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
@@ -115,13 +120,17 @@ def cmd_tune(args) -> None:
     from zoo.tasks.base import tune
 
     task = _model_task(args, "tune")
+    search = distribute.tune_options(args)  # a bad --chief/--worker fails before the data is read
     data, config, options = _data(task, args)
     workdir = _workdir(args, args.name)
     directory = Path(args.directory)
     print(f"tuner state: {directory / args.name} (run the same command again to resume the search)")
-    path, report, best = tune(task, args.name, data, workdir=workdir, export_dir=args.export_dir, config=config,
-                              directory=directory, algorithm=args.tuner, max_trials=args.max_trials,
-                              max_epochs=args.max_epochs, preset=args.preset, seed=args.seed, **options)
+    result = tune(task, args.name, data, workdir=workdir, export_dir=args.export_dir, config=config,
+                  directory=directory, algorithm=args.tuner, max_trials=args.max_trials,
+                  max_epochs=args.max_epochs, preset=args.preset, seed=args.seed, **search, **options)
+    if result is None:  # a worker of a distributed search
+        return
+    path, report, best = result
     print(f"best hyperparameters: {json.dumps(best)}")
     if task.tuned_pictures:
         print(task.tuned_pictures.format(workdir=workdir))
@@ -214,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     add_task_arguments(p, "train")
+    distribute.add_arguments(p, "train")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
@@ -227,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-epochs", type=int, default=10, help="epochs per trial (hyperband's largest budget)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
     add_task_arguments(p, "tune")
+    distribute.add_arguments(p, "tune")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="score an export on a labelled file",

@@ -12,6 +12,7 @@ network only.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
 import dataclasses
@@ -29,6 +30,64 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # Jobs whose tasks train; TF's "evaluator" and "ps" jobs are not supported by this loop.
 TRAINING_JOBS = ("chief", "worker")
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """`zoo train`'s strategy, precision and XLA options, and `--data-service` for `zoo train` and `zoo tune`.
+
+    Argparse only: `zoo --help` imports no TensorFlow.
+    """
+    group = parser.add_argument_group("devices and machines (README 'Beyond one machine')")
+    if command == "train":
+        group.add_argument("--strategy", choices=STRATEGIES, default="none",
+                           help="none: one device; mirrored: the local GPUs (or --devices logical CPUs); "
+                                "multiworker: the cluster in TF_CONFIG, the chief exports (default none)")
+        group.add_argument("--devices", type=int, metavar="N",
+                           help="--strategy mirrored: use the first N GPUs, or N logical CPUs without a GPU "
+                                "(default: all GPUs, or 1 CPU)")
+        group.add_argument("--mixed-precision", choices=PRECISIONS, default="float32",
+                           help="Keras dtype policy; exports stay float32 at their inputs and outputs (default float32)")
+        group.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step (default: off)")
+        group.add_argument("--cluster-timeout", type=float, default=120.0, metavar="SECONDS",
+                           help="--strategy multiworker: how long to wait for every task of TF_CONFIG (default 120)")
+    group.add_argument("--data-service", metavar="HOST:PORT",
+                       help="run the training input pipeline on the tf.data service whose dispatcher is HOST:PORT "
+                            "(unauthenticated: private networks only; default: in this process)")
+    if command == "tune":
+        from zoo import distributed_tuning
+
+        distributed_tuning.add_arguments(parser)
+
+
+def train_options(args: argparse.Namespace) -> dict:
+    """`zoo.tasks.base.train`'s `strategy`, `jit_compile` and `data_service` from `add_arguments`' flags,
+    with Keras' dtype policy set.
+
+    Call it before anything else creates TensorFlow ops: logical CPUs are configured only before.
+    """
+    if args.data_service and args.strategy == "multiworker":
+        raise ZooError(f"--data-service {args.data_service} works with --strategy none or mirrored; under "
+                       "multiworker each worker reads its own input")
+    strategy = make_strategy(args.strategy, devices=args.devices, timeout=args.cluster_timeout)
+    set_precision(args.mixed_precision)
+    return {"strategy": strategy, "jit_compile": args.jit_compile, "data_service": args.data_service}
+
+
+def tune_options(args: argparse.Namespace) -> dict:
+    """`zoo.tasks.base.tune`'s `environment` (keras-tuner's, checked), `chief_timeout` and `data_service`."""
+    from zoo import distributed_tuning
+
+    environment = distributed_tuning.tuner_environment(chief=args.chief, worker=args.worker, tuner_id=args.tuner_id)
+    return {"environment": environment, "chief_timeout": args.chief_timeout, "data_service": args.data_service}
+
+
+def is_multiworker(strategy) -> bool:
+    import tensorflow as tf
+
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
 # ----------------------------------------------------------------------------- the cluster
@@ -273,6 +332,27 @@ def _listening(address: str):
 def strategy_scope(strategy):
     """`strategy.scope()`, or a no-op without a strategy."""
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def fit_model(strategy, model, train, dev, *, epochs: int, workdir: str | os.PathLike, monitor: str, mode: str,
+              patience: int, callbacks: list, jit_compile: bool = False,
+              verbose: int | str = "auto") -> tuple[dict, Cluster | None]:
+    """Trains a compiled `model` (built under `strategy_scope(strategy)`): `(history, cluster)`.
+
+    Keras `fit` with zoo's checkpoints and early stopping (`zoo.training.fit`) without a strategy or
+    under `mirrored` (`cluster` None); `fit_multiworker` under a `MultiWorkerMirroredStrategy`, where
+    `cluster` (from `TF_CONFIG`) says whether this task is the chief, the one that exports.
+    """
+    if not is_multiworker(strategy):
+        from zoo.training import fit
+
+        return fit(model, train, dev, epochs=epochs, workdir=workdir, monitor=monitor, mode=mode, patience=patience,
+                   verbose=verbose, extra_callbacks=callbacks), None
+    cluster = parse_tf_config(os.environ.get("TF_CONFIG"))
+    model, history = fit_multiworker(strategy, lambda: model, train=train, dev=dev, epochs=epochs, workdir=workdir,
+                                     is_chief=cluster.is_chief, task_index=cluster.task_index, monitor=monitor,
+                                     mode=mode, patience=patience, jit_compile=jit_compile, callbacks=callbacks)
+    return history, cluster
 
 
 # ----------------------------------------------------------------------------- precision

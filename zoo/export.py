@@ -100,6 +100,7 @@ def export_serving_module(
     base_dir: str | os.PathLike,
     name: str,
     models: Sequence = (),
+    warmup: dict | None = None,
 ) -> Path:
     """Saves a serving `tf.Module` with its signatures as the next version of `base_dir/name`.
 
@@ -114,9 +115,12 @@ def export_serving_module(
         base_dir, name: the export is the next version of `base_dir/name`.
         models: Keras models whose recurrent layers are traced with the generic kernels while saving
             (needed where a signature calls the full layers, not only their cells).
+        warmup: a `serving_default` request (input name -> value, `Task.example_inputs`) written as
+            the export's TF Serving warmup file (`zoo.deploy.warmup`); None writes none.
     """
     import tensorflow as tf
 
+    from zoo.deploy.warmup import write_warmup_requests
     from zoo.serving import check_serving_ops
 
     def write(path: str) -> None:
@@ -124,6 +128,8 @@ def export_serving_module(
             for model in models:
                 stack.enter_context(generic_rnn_kernels(model))
             tf.saved_model.save(module, path, signatures=dict(signatures))
+        if warmup is not None:
+            write_warmup_requests(path, [("serving_default", warmup)], model_name=name)
         check_serving_ops(path)
 
     return export_versioned(write, base_dir, name, card=card)

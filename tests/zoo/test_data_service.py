@@ -137,3 +137,30 @@ def test_graph_ops_sees_inside_map_functions():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         distribute_dataset(tf.data.Dataset.range(3), "127.0.0.1:1", **kwargs)
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--epochs", "2", "--preset", "tiny"],
+    ["tune", "--tuner", "random", "--max-trials", "1", "--max-epochs", "1", "--directory", "tuning"],
+])
+def test_zoo_train_and_tune_read_training_batches_from_the_service(command, dispatcher, tmp_path, monkeypatch,
+                                                                   capsys):
+    """`--data-service` through the command line: the training pipeline is sent to the dispatcher, the
+    model trains on what the workers produce and is exported."""
+    import zoo.data_service
+    from zoo.cli import main
+
+    sent = []
+
+    def spy(ds, address, **kwargs):
+        sent.append(address)
+        return distribute_dataset(ds, address, **kwargs)
+
+    monkeypatch.setattr(zoo.data_service, "distribute_dataset", spy)
+    pos, neg = emoticon_tweets(tmp_path, per_class=40)
+    name, *options = command
+    assert main([name, "sentiment_dnn", "--data", f"tweets:{pos},{neg}", "--batch-size", "16", *options,
+                 "--workdir", str(tmp_path / "work"), "--export-dir", str(tmp_path / "out"),
+                 "--data-service", dispatcher]) == 0
+    assert sent == [dispatcher]
+    assert "exported: " in capsys.readouterr().out and (tmp_path / "out" / "sentiment_dnn" / "1").is_dir()

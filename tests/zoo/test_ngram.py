@@ -24,6 +24,8 @@ from zoo.export import read_card
 from zoo.ngram import NgramLM, estimate_discount
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
 
+from tests.helpers import check_warmup
+
 TOY = ["a b", "a c", "b"]
 
 
@@ -185,6 +187,9 @@ def test_export_scores_like_the_model_in_a_fresh_process(ngram_export):
 def test_export_contract(ngram_export):
     lm, path = ngram_export
     check_serving_ops(path)
+    ((_, warmup),) = check_warmup(path, load(path))
+    (text,) = [t.decode() for t in warmup["text"]]
+    assert text and lm.score([text])[1].tolist() == [len(text.split()) + 1]  # known words and </s>
     assert {"HashTableV2", "LookupTableFindV2", "StringSplitV2"} <= graph_ops(path)
     card = read_card(path)
     assert card["task"] == "ngram" and card["config"]["order"] == 3 and card["metrics"] == {"note": "test"}

@@ -9,6 +9,7 @@ training) is made once, here or in `zoo.export`.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -215,8 +216,11 @@ def train(
     seed: int = 0,
     callbacks: Sequence = (),
     verbose: int | str = "auto",
+    strategy=None,
+    jit_compile: bool = False,
+    data_service: str | None = None,
     **options,
-) -> tuple[Path, dict]:
+) -> tuple[Path, dict] | None:
     """Builds, trains (best dev epoch kept), scores on dev and exports a registered model of `task`.
 
     Args:
@@ -232,38 +236,53 @@ def train(
         members: models trained with seeds `seed`, `seed + 1`, ... and exported as one ensemble
             (tasks with `ensembles`); each trains in `workdir/member_i`.
         callbacks: more callbacks for the fit.
+        strategy: a `tf.distribute` strategy (`zoo.distribute.make_strategy`) whose scope builds the
+            model; under `MultiWorkerMirroredStrategy` the model trains with `fit_multiworker`.
+        jit_compile: XLA-compile the train step.
+        data_service: `HOST:PORT` of a tf.data service dispatcher that runs the training pipeline.
         **options: the task's own options (`task.options`).
 
     Returns:
-        (export path, dev report).
+        (export path, dev report); None on a multi-worker task other than the chief, which exports.
     """
     import keras
 
-    from zoo.training import fit
+    from zoo.distribute import check_export_float32, fit_model, strategy_scope, with_float32_outputs
 
     task = get_task(task)
     task.check_model(name)
     options = _options(task, options)
     check_training(task, epochs=epochs, members=members)
     task.check_options(data, **options)
+    data = _served(data, data_service)
     models, runs, card_config = [], [], None
     started = time.perf_counter()
     for member in range(members):
         keras.utils.set_random_seed(seed + member)
-        model, card_config = task.build(name, data, preset=preset, config=dict(config or {}), **options)
-        task.compile(model, learning_rate=learning_rate, data=data, epochs=epochs, **options)
+        with strategy_scope(strategy):
+            model, card_config = task.build(name, data, preset=preset, config=dict(config or {}), **options)
+            model = with_float32_outputs(model)  # a mixed-precision model's losses and exports stay float32
+            task.compile(model, learning_rate=learning_rate, data=data, epochs=epochs, **options)
+        if jit_compile:
+            model.jit_compile = True  # what compile(jit_compile=True) sets, for every task's compile
         member_dir = Path(workdir) / f"member_{member}" if members > 1 else workdir
-        history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir, monitor=task.monitor,
-                      mode=task.mode, patience=patience, verbose=verbose,
-                      extra_callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
+        history, cluster = fit_model(strategy, model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir,
+                                     monitor=task.monitor, mode=task.mode, patience=patience, verbose=verbose,
+                                     jit_compile=jit_compile,
+                                     callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
+        if cluster is not None and not cluster.is_chief:
+            print(f"{cluster.task_type} {cluster.task_index}: training done; the chief ({cluster.chief}) exports")
+            return None
         task.check_trained(model, **options)
         models.append(model)
         runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])), "history": history})
     training = {"epochs_run": runs[0]["epochs_run"], "learning_rate": _describe(learning_rate), "seed": seed,
                 "seconds": round(time.perf_counter() - started, 1), "history": runs[0]["history"],
                 **task.training_card(models, runs, epochs=epochs, **options)}
-    return export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir, seed=seed,
-                            extra_card={"config": card_config, "training": training}, **options)
+    path, report = export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir, seed=seed,
+                                    extra_card={"config": card_config, "training": training}, **options)
+    check_export_float32(path)
+    return path, report
 
 
 def tune(
@@ -281,24 +300,32 @@ def tune(
     preset: str | None = None,
     seed: int = 0,
     verbose: int | str = "auto",
+    environment: dict | None = None,
+    chief_timeout: float | None = None,
+    data_service: str | None = None,
     **options,
-) -> tuple[Path, dict, dict]:
+) -> tuple[Path, dict, dict] | None:
     """Searches a model's space on `task.monitor` and exports the best model, scored like `train`'s.
 
     Args:
         workdir: the best model's dev pictures.
         config: fixes keys the space does not search.
-        directory, algorithm, max_trials, max_epochs, preset, seed, verbose: see `zoo.tuning.run_search`;
-            the same directory resumes the search.
+        directory, algorithm, max_trials, max_epochs, preset, seed, verbose, chief_timeout: see
+            `zoo.tuning.run_search`; the same directory resumes the search.
+        environment: `KERASTUNER_*` variables set for the search (`zoo.distributed_tuning.tuner_environment`:
+            the chief or a worker of a distributed search); keras-tuner also reads them from the process.
+        data_service: `HOST:PORT` of a tf.data service dispatcher that runs the trials' training pipeline.
         **options: the task's own options (`task.options`), fixed for every trial.
 
     Returns:
-        (export path, dev report, best hyperparameters).
+        (export path, dev report, best hyperparameters); None on a worker of a distributed search,
+        whose chief exports.
     """
     import functools
 
     import keras_tuner as kt
 
+    from zoo import distributed_tuning
     from zoo.tuning import run_search
 
     task = get_task(task)
@@ -306,12 +333,19 @@ def tune(
     options = _options(task, options)
     task.check_options(data, tuning=True, **options)
     workdir = Path(workdir or ".")
-    result = run_search(
-        name, {**(config or {}), **task.sizes(data)}, functools.partial(task.compile, data=data, **options),
-        data.train_ds, data.dev_ds, objective=kt.Objective(task.monitor, task.mode),
-        callbacks=task.callbacks(data, workdir, **options), directory=directory, algorithm=algorithm,
-        max_trials=max_trials, max_epochs=max_epochs, preset=preset, seed=seed, verbose=verbose,
-    )
+    with distributed_tuning.environment(environment or {}):
+        if not distributed_tuning.is_chief():  # the chief runs no trial
+            data = _served(data, data_service)
+        result = run_search(
+            name, {**(config or {}), **task.sizes(data)}, functools.partial(task.compile, data=data, **options),
+            data.train_ds, data.dev_ds, objective=kt.Objective(task.monitor, task.mode),
+            callbacks=task.callbacks(data, workdir, **options), directory=directory, algorithm=algorithm,
+            max_trials=max_trials, max_epochs=max_epochs, preset=preset, seed=seed, verbose=verbose,
+            chief_timeout=distributed_tuning.CHIEF_WAIT_S if chief_timeout is None else chief_timeout,
+        )
+        if result is None:
+            print(f"worker {os.environ[distributed_tuning.ENV_ID]}: trials done; the chief exports the best model")
+            return None
     task.check_trained(result.model, **options)
     path, report = export_and_score(task, [result.model], data, name=name, export_dir=export_dir, workdir=workdir,
                                     seed=seed, **options, extra_card={"config": result.config, "tuning": result.summary,
@@ -341,7 +375,7 @@ def export_module(task: str | Task, module, card: dict, *, base_dir: str | os.Pa
     task = get_task(task)
     card = {"task": task.name, "signatures": task.signatures, **task.card(module), **card}
     return export_serving_module(module, task.serving_signatures(module), card, base_dir=base_dir, name=name,
-                                 models=task.traced_models(module))
+                                 models=task.traced_models(module), warmup=task.example_inputs())
 
 
 def load_export(task: str | Task, export: str | os.PathLike) -> tuple[Path, dict]:
@@ -376,6 +410,17 @@ def evaluate_export(task: str | Task, export: str | os.PathLike, data_spec: str,
     if task.picture:
         task.draw(report, data, out_dir / task.picture, title=f"{card['name']} v{card.get('version')} on {data_spec}")
     return report, out_dir
+
+
+def _served(data, address: str | None):
+    """`data` with its training pipeline run by the tf.data service at `address` (None: `data` itself)."""
+    if not address:
+        return data
+    from zoo.data_service import distribute_dataset
+
+    data = copy.copy(data)
+    data.train_ds = distribute_dataset(data.train_ds, address)
+    return data
 
 
 def _describe(learning_rate) -> Any:

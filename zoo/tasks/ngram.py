@@ -101,4 +101,5 @@ def export_ngram(lm: NgramLM, *, base_dir: str | os.PathLike, name: str, card: d
     scorer = NgramScorer(lm)
     card = {"task": TASK, "model": "ngram", "signatures": SIGNATURES, "config": lm.get_config(),
             "vocab_size": len(lm.vocab), "data": {k: v for k, v in lm.info.items()}, **card}
-    return export_serving_module(scorer, {"serving_default": scorer.score}, card, base_dir=base_dir, name=name)
+    return export_serving_module(scorer, {"serving_default": scorer.score}, card, base_dir=base_dir, name=name,
+                                 warmup={"text": [" ".join(lm.vocab[3:8])]})  # words it knows (after <s>, </s>, <unk>)
