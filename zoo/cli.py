@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from zoo import distribute  # argparse only, so `zoo --help` stays fast
+from zoo import __version__, distribute  # argparse only, so `zoo --help` stays fast
 from zoo.tasks.arguments import DATA_HELP
 
 # Before TensorFlow loads: keep its C++ start-up chatter (e.g. "no CUDA drivers") off the screen.
@@ -105,14 +105,7 @@ def cmd_train(args) -> None:
     if result is None:  # a multi-worker task other than the chief
         return
     path, report = result
-    if "word_vectors" in data.info:
-        vectors = data.info["word_vectors"]
-        print(f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
-              f"({vectors['coverage']:.1%}) from {vectors['path']}")
-    pictures = task.train_pictures
-    shown = (f"training curves: {workdir / 'training_curves.png'}" if len(pictures) == 1
-             else f"pictures: {workdir}/{{{','.join(pictures)}}}.png")
-    print(f"{shown}; TensorBoard: tensorboard --logdir {workdir / 'logs'}")
+    print(task.training_note(data, workdir))
     _print_result(task, report, path)
 
 
@@ -204,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.tasks import add_task_arguments  # argparse only, so `zoo --help` stays fast
 
     parser = argparse.ArgumentParser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
-    parser.add_argument("--version", action="version", version=f"zoo {_version()}")
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="the registered models", description="The registered models with task and parameter count.")
@@ -282,12 +275,6 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.deploy.cli import add_serving_config_parser  # argparse only
     add_serving_config_parser(sub)
     return parser
-
-
-def _version() -> str:
-    from zoo import __version__
-
-    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,6 +150,19 @@ class Task:
         """The dev report after training or tuning."""
         return self.format_report(report)
 
+    def training_note(self, data, workdir) -> str:
+        """Said after `zoo train` trains: the pretrained vectors' coverage, where the pictures and logs are."""
+        workdir = Path(workdir)
+        pictures = self.train_pictures
+        shown = (f"training curves: {workdir / 'training_curves.png'}" if len(pictures) == 1
+                 else f"pictures: {workdir}/{{{','.join(pictures)}}}.png")
+        lines = [f"{shown}; TensorBoard: tensorboard --logdir {workdir / 'logs'}"]
+        if "word_vectors" in data.info:
+            vectors = data.info["word_vectors"]
+            lines.insert(0, f"word vectors: {vectors['covered']:,} of {vectors['vocab_size'] - 2:,} vocabulary words "
+                            f"({vectors['coverage']:.1%}) from {vectors['path']}")
+        return "\n".join(lines)
+
     def export_note(self, report: dict) -> str:
         """Said after the export path on the command line."""
         return ""
