@@ -352,6 +352,10 @@ def fit_model(strategy, model, train, dev, *, epochs: int, workdir: str | os.Pat
     model, history = fit_multiworker(strategy, lambda: model, train=train, dev=dev, epochs=epochs, workdir=workdir,
                                      is_chief=cluster.is_chief, task_index=cluster.task_index, monitor=monitor,
                                      mode=mode, patience=patience, jit_compile=jit_compile, callbacks=callbacks)
+    if cluster.is_chief:  # the picture `zoo.training.fit` draws
+        from zoo.plots import plot_history
+
+        plot_history(history, Path(workdir) / "training_curves.png")
     return history, cluster
 
 

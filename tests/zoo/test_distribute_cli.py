@@ -114,6 +114,7 @@ def test_multiworker_through_the_cli_exports_once_with_the_workers_weights(tweet
     assert "worker 1: training done; the chief (127.0.0.1:" in results["w1"][1]
     assert [p.name for p in (tmp_path / "w0" / "out" / "sentiment_dnn").iterdir()] == ["1"]
     assert not (tmp_path / "w1" / "out").exists()
+    assert (tmp_path / "w0" / "work" / "training_curves.png").is_file()
     chief = tf.train.load_checkpoint(str(tmp_path / "w0" / "work" / "checkpoints"))
     worker = tf.train.load_checkpoint(str(tmp_path / "w1" / "work" / "worker-1" / "checkpoints"))
     shapes = chief.get_variable_to_shape_map()
