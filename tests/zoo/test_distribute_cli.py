@@ -73,9 +73,21 @@ def float32_policy():
     keras.mixed_precision.set_global_policy("float32")  # `--mixed-precision` sets it for the whole process
 
 
-def test_mixed_bfloat16_training_exports_float32_signatures(tweets, tmp_path, capsys, float32_policy):
+def test_mixed_bfloat16_training_exports_float32_signatures(tweets, tmp_path, capsys, float32_policy, monkeypatch):
+    import zoo.distribute
+
+    trained = []
+
+    def spy(strategy, model, *args, **kwargs):
+        trained.append({"strategy": strategy, "jit_compile": model.jit_compile, "outputs": model.outputs[0].dtype,
+                        "computes": {layer.compute_dtype for layer in model.layers if layer.weights}})
+        return fit_model(strategy, model, *args, **kwargs)
+
+    fit_model = zoo.distribute.fit_model
+    monkeypatch.setattr(zoo.distribute, "fit_model", spy)
     assert main(train_args(tweets, tmp_path, "--mixed-precision", "mixed_bfloat16", "--jit-compile")) == 0
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    assert trained == [{"strategy": None, "jit_compile": True, "outputs": "float32", "computes": {"bfloat16"}}]
     (export,) = (tmp_path / "out" / "sentiment_dnn").iterdir()
     check_export_float32(export)
     outputs = tf.saved_model.load(str(export)).signatures["serving_default"].structured_outputs
