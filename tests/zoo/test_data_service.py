@@ -141,7 +141,7 @@ def test_bad_arguments_are_named(kwargs, message):
 
 @pytest.mark.parametrize("command", [
     ["train", "--epochs", "2", "--preset", "tiny"],
-    ["tune", "--tuner", "random", "--max-trials", "1", "--max-epochs", "1", "--directory", "tuning"],
+    ["tune", "--tuner", "random", "--max-trials", "1", "--max-epochs", "1"],
 ])
 def test_zoo_train_and_tune_read_training_batches_from_the_service(command, dispatcher, tmp_path, monkeypatch,
                                                                    capsys):
@@ -159,6 +159,7 @@ def test_zoo_train_and_tune_read_training_batches_from_the_service(command, disp
     monkeypatch.setattr(zoo.data_service, "distribute_dataset", spy)
     pos, neg = emoticon_tweets(tmp_path, per_class=40)
     name, *options = command
+    options += ["--directory", str(tmp_path / "tuning")] if name == "tune" else []
     assert main([name, "sentiment_dnn", "--data", f"tweets:{pos},{neg}", "--batch-size", "16", *options,
                  "--workdir", str(tmp_path / "work"), "--export-dir", str(tmp_path / "out"),
                  "--data-service", dispatcher]) == 0
