@@ -19,7 +19,7 @@ from pipelines.captions import caption_dataset
 from pipelines.errors import DataError
 from pipelines.readers.seq2seq_formats import CAPTION_FORMATS, TRANSLATION_FORMATS
 from pipelines.readers.spec import parse_spec
-from pipelines.seq2seq import SUFFIXES, encode_pairs, fit_text_encoder, seq2seq_dataset
+from pipelines.seq2seq import SUFFIXES, encode_pairs, fit_text_encoder, load_text_encoder, seq2seq_dataset
 from pipelines.subwords import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 
 HELD_OUT = 0.1
@@ -82,12 +82,24 @@ def encoder_info(encoder, *, level: str) -> dict:
             "special_ids": {"<PAD>": PAD_ID, "<UNK>": UNK_ID, "<BOS>": BOS_ID, "<EOS>": EOS_ID}}
 
 
-def save_encoder(encoder, workdir: str | os.PathLike, name: str, *, level: str) -> Path:
-    """Saves an encoder as `workdir/NAME.model` (SentencePiece) or `NAME.vocab` (words)."""
-    path = Path(workdir) / f"{name}{SUFFIXES[level]}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    encoder.save(path)
-    return path
+def saved_encoders(data: Seq2SeqData, workdir: str | os.PathLike) -> tuple[object | None, object]:
+    """(source, target) encoders saved as `workdir/source.*` and `target.*` (`.model` for SentencePiece, `.vocab`
+    for words) and read back from there, so the export holds what the workdir keeps.
+
+    Reading back also gives fresh tokenizers: a SentencePiece op's resource dies when `tf.random.set_seed`
+    clears TF's kernel cache, which every training run does after the data (and its encoders) were made.
+    """
+    level = data.info["target"]["level"]
+    loaded = []
+    for name, encoder in (("source", data.source_encoder), ("target", data.target_encoder)):
+        if encoder is None:
+            loaded.append(None)
+            continue
+        path = Path(workdir) / f"{name}{SUFFIXES[level]}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        encoder.save(path)
+        loaded.append(load_text_encoder(path, lowercase=data.info[name]["lowercase"]))
+    return loaded[0], loaded[1]
 
 
 def _fit(texts, *, level, vocab_size, model_type, lowercase):

@@ -29,7 +29,7 @@ from zoo.tasks.seq2seq.data import (
     prepare_translation_data,
     read_captioned_images,
     read_translation_pairs,
-    save_encoder,
+    saved_encoders,
 )
 from zoo.tasks.seq2seq.serving import decode_all, read_images
 from zoo.training import quiet_dataset_warnings
@@ -118,11 +118,8 @@ class TranslationTask(Task):
     def serving_module(self, models, data, workdir, *, beam_width=4, alpha=0.6, max_decode_length=64,
                        max_source_length=256, **options):
         """The serving graph; the encoders are also saved in `workdir` (`source.*`, `target.*`)."""
-        level = data.info["target"]["level"]
-        save_encoder(data.target_encoder, workdir, "target", level=level)
-        if data.source_encoder is not None:
-            save_encoder(data.source_encoder, workdir, "source", level=level)
-        return Seq2SeqServer(models[0], source_encoder=data.source_encoder, target_encoder=data.target_encoder,
+        source_encoder, target_encoder = saved_encoders(data, workdir)
+        return Seq2SeqServer(models[0], source_encoder=source_encoder, target_encoder=target_encoder,
                              beam_width=beam_width, alpha=alpha, max_length=max_decode_length,
                              max_source_length=max_source_length)
 
