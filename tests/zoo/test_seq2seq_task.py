@@ -205,6 +205,9 @@ def test_bad_options_give_one_line_and_exit_2(tmp_path, capsys):
         assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
     status, _, err = run(capsys, "train", "gru_seq2seq", "--data", "flickr8k:x.txt", *FAST)
     assert status == 2 and "'parallel', 'tsv-pairs'" in err
+    for extra, message in ((["--joint-vocab"], "captioning has one"), (["--image-size", "0"], "--image-size must be >= 1")):
+        status, _, err = run(capsys, "train", "cnn_rnn_captioner", "--data", "flickr8k:x.txt", *FAST, *extra)
+        assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_the_vocabulary_is_in_the_graph_and_a_damaged_export_is_named(translator, tmp_path, capsys):

@@ -204,7 +204,11 @@ class CaptioningTask(TranslationTask):
 
     def read_data(self, args, config):
         """The images are resized to the model's `input_shape` (`--image-size N` sets it to N x N)."""
-        if args.image_size:
+        if args.joint_vocab:
+            raise ZooError("--joint-vocab shares a vocabulary between two languages; captioning has one")
+        if args.image_size is not None:
+            if args.image_size < 1:
+                raise ZooError(f"--image-size must be >= 1. Received: --image-size {args.image_size}")
             config = {**config, "input_shape": [args.image_size, args.image_size, 3]}
         try:
             height, width, channels = get_spec(args.name).config(args.preset, **config)["input_shape"]
