@@ -21,7 +21,9 @@ from pipelines.readers import FORMATS as TAGGED_FORMATS
 from pipelines.readers import read_tagged
 from pipelines.sentiment import FORMATS as SENTIMENT_FORMATS
 from pipelines.sentiment import read_sentiment
+from pipelines.readers.seq2seq_formats import CAPTION_FORMATS, TRANSLATION_FORMATS
 from tests.helpers import TWEETS_HEADER
+from zoo.tasks.seq2seq.data import read_captioned_images, read_translation_pairs
 
 EXIT_USER_ERROR = 2  # what zoo.cli.main returns for a DataError
 
@@ -38,6 +40,8 @@ READERS = {
     **{name: read_sentiment for name in SENTIMENT_FORMATS},
     **{name: read_pairs for name in PAIR_FORMATS},
     **{name: read_images for name in IMAGE_FORMATS},
+    **{name: read_translation_pairs for name in TRANSLATION_FORMATS},
+    **{name: read_captioned_images for name in CAPTION_FORMATS},
     "text": _read_text_spec,
 }
 
@@ -139,6 +143,23 @@ CASES = [
     ("folder", "{d}", {"a.png": b""}, "expected one subfolder of images per class, found no subfolders"),
     ("folder", "{d}", {"cat/notes.txt": b"x"}, "cat: class folder holds no images"),
     ("folder", "{d}", {"cat/a.png": b"\x89PNG but not really"}, "a.png: not a readable image"),
+    # parallel
+    ("parallel", "{d}/s.txt", {"s.txt": b"a\n"}, "expected two files 'SOURCE,TARGET' for parallel data"),
+    ("parallel", "{d}/s.txt,{d}/t.txt", {"s.txt": b"a b\nc\n", "t.txt": b"x\n"}, "the parallel files differ in length"),
+    ("parallel", "{d}/s.txt,{d}/t.txt", {"s.txt": b"a\n\nb\n", "t.txt": b"x\ny\nz\n"}, "s.txt:2: expected a sentence"),
+    ("parallel", "{d}/s.txt,{d}/t.txt", {"s.txt": b"", "t.txt": b""}, "s.txt: file is empty"),
+    ("parallel", "{d}/s.txt,{d}/t.txt", {"s.txt": b"a\n", "t.txt": b"\xff\n"}, "t.txt:1: cannot decode bytes as utf-8"),
+    # tsv-pairs
+    ("tsv-pairs", "{d}/p.tsv", {"p.tsv": b"Go.\n"}, "p.tsv:1: expected 2 to 3 tab-separated fields (source, target)"),
+    ("tsv-pairs", "{d}/p.tsv", {"p.tsv": b"Go.\t \n"}, "p.tsv:1: expected text in column target"),
+    ("tsv-pairs", "{d}/p.tsv", {"p.tsv": b"\n\n"}, "expected 'source<TAB>target[<TAB>attribution]' lines, found none"),
+    # flickr8k
+    ("flickr8k", "{d}/captions.txt", {"captions.txt": b"image,caption\n"}, "expected an image folder beside it"),
+    ("flickr8k", "{d}/captions.txt", {"captions.txt": b"image,caption\nx.jpg,A dog .\n", "images/a.jpg": b""},
+     "captions.txt:2: image 'x.jpg' is not in the folder"),
+    ("flickr8k", "{d}/t.txt", {"t.txt": b"a.jpg A dog .\n", "images/a.jpg": b""}, "t.txt:1: expected 'IMAGE#N<TAB>caption'"),
+    ("flickr8k", "{d}/captions.txt", {"captions.txt": b"image,caption\na.jpg, \n", "images/a.jpg": b""},
+     "captions.txt:2: expected a caption for 'a.jpg'"),
 ]
 
 
@@ -169,6 +190,8 @@ def test_every_format_has_cases(fmt):
     (read_sentiment, "imdb:x", "expected a format in 'imdb:x' among 'tweets', 'sst2', got 'imdb'"),
     (read_pairs, "snli:x", "expected a pair format in 'snli:x' among"),
     (read_images, "png:x", "expected an image data spec 'FORMAT:PATH' with FORMAT one of"),
+    (read_translation_pairs, "wmt:x", "expected a translation format in 'wmt:x' among 'parallel', 'tsv-pairs'"),
+    (read_captioned_images, "coco:x", "expected a caption format in 'coco:x' among 'flickr8k'"),
 ])
 def test_bad_specs_name_the_formats(reader, spec, fragment):
     with pytest.raises(DataError, match=None) as caught:

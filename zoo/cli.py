@@ -222,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tune", help="search hyperparameters with keras-tuner and export the best model",
                        description="Search the model's declared space (NER: dev entity F1; images: validation "
                                    "accuracy; sentiment: dev accuracy; Siamese: dev ROC AUC; language models: validation "
-                                   "loss); rerunning the command resumes the search. --preset and --set fix keys the "
-                                   "space does not search.")
+                                   "loss; translation, captioning: validation perplexity); rerunning the command "
+                                   "resumes the search. --preset and --set fix keys the space does not search.")
     _add_training_options(p)
     p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
     p.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
@@ -234,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="score an export on a labelled file",
-                       description="Token accuracy (padding masked), strict IOB2 entity P/R/F1 per type (seqeval), "
-                                   "a confusion-matrix PNG and a JSON report.")
+                       description="Taggers: token accuracy (padding masked), strict IOB2 entity P/R/F1 per type "
+                                   "(seqeval) and a confusion-matrix PNG; translators: sacreBLEU BLEU and chrF "
+                                   "with signatures; captioners: BLEU-1..4; always a JSON report.")
     p.add_argument("export", help=EXPORT_HELP)
     p.add_argument("--data", required=True, help=DATA_HELP)
     p.add_argument("--out", help="report folder (default reports/NAME_vVERSION)")
@@ -245,10 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="run an export on inputs",
                        description="Taggers: sentences -> tokens with tags; image classifiers: image files -> "
                                    "classes; language models: prompts -> text; Siamese models: two texts -> "
-                                   "similarity.")
+                                   "similarity; translators: sentences -> translations; captioners: image "
+                                   "files -> captions.")
     p.add_argument("export", help=EXPORT_HELP)
-    p.add_argument("inputs", nargs="+", help="raw sentences for taggers, prompts for language models (one argument each); "
-                   "for Siamese models, pairs: TEXT_A TEXT_B [TEXT_A TEXT_B ...]")
+    p.add_argument("inputs", nargs="+", help="raw sentences for taggers and translators, prompts for language models, image "
+                   "files for image classifiers and captioners (one argument each); for Siamese models, pairs: TEXT_A TEXT_B [TEXT_A TEXT_B ...]")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_task_arguments(p, "predict")
     p.set_defaults(func=cmd_predict)

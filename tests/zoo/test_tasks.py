@@ -9,7 +9,7 @@ from zoo.tasks.base import REQUIRED_HOOKS, Task, check_training, missing_hooks
 
 
 def test_every_registered_task_defines_every_hook():
-    assert list_tasks() == ["image", "language_model", "ner", "sentiment", "siamese"]
+    assert list_tasks() == ["captioning", "image", "language_model", "ner", "sentiment", "seq2seq", "siamese"]
     for name in list_tasks():
         task = get_task(name)
         assert task.name == name and missing_hooks(task) == []
@@ -20,7 +20,8 @@ def test_every_registered_task_defines_every_hook():
 
 def _signature_inputs(name):
     return {"ner": ["text"], "image": ["image_bytes"], "sentiment": ["text"],
-            "language_model": ["prompt", "steps", "temperature"], "siamese": ["text_a", "text_b"]}[name]
+            "language_model": ["prompt", "steps", "temperature"], "siamese": ["text_a", "text_b"],
+            "seq2seq": ["text"], "captioning": ["image_bytes"]}[name]
 
 
 def test_every_model_belongs_to_a_registered_task():
@@ -47,7 +48,7 @@ def test_a_task_registers_once_and_unknown_tasks_list_the_known_ones():
         register_task("ner", "zoo.tasks.ner:NerTask")
     with pytest.raises(ValueError, match="'module:name'. Received: 'zoo.tasks.ner'"):
         register_task("other", "zoo.tasks.ner")
-    with pytest.raises(ZooError, match=r"task='nope'; registered tasks: \['image', 'language_model', 'ner'"):
+    with pytest.raises(ZooError, match=r"task='nope'; registered tasks: \['captioning', 'image', 'language_model', 'ner'"):
         get_task("nope")
 
 

@@ -1,4 +1,4 @@
-"""Task families (NER, images, sentiment, language models, Siamese): one registry, one `Task` class each.
+"""Task families (NER, images, sentiment, language models, Siamese, translation, captioning): one registry, one `Task` class each.
 
 Tasks register lazily as "module:Class", so looking a name up imports that task alone and
 `zoo --help` imports no TensorFlow. `zoo.tasks.base` holds the `Task` protocol and the shared
@@ -70,3 +70,5 @@ register_task("sentiment", "zoo.tasks.sentiment:SentimentTask", arguments="zoo.t
 register_task("language_model", "zoo.tasks.language_model:LanguageModelTask",
               arguments="zoo.tasks.arguments:language_model")
 register_task("siamese", "zoo.tasks.siamese:SiameseTask", arguments="zoo.tasks.arguments:siamese")
+register_task("seq2seq", "zoo.tasks.seq2seq:TranslationTask", arguments="zoo.tasks.arguments:seq2seq")
+register_task("captioning", "zoo.tasks.seq2seq:CaptioningTask", arguments="zoo.tasks.arguments:seq2seq")

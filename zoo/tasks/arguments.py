@@ -18,6 +18,9 @@ DATA_HELP += ("; sentiment: tweets[/train|dev|test]:POS_CSV,NEG_CSV (NLTK twitte
 DATA_HELP += ("; images: mnist:DIR, idx:IMAGES,LABELS, cifar10:DIR or folder:DIR (one subfolder per class)")
 DATA_HELP += ("; siamese: quora:TSV (is_duplicate, question1, question2, id), mrpc:TXT, sick:TXT or stsb:CSV "
               "pair files (without --dev, 10%% of --data is held out with no question on both sides)")
+DATA_HELP += ("; translation: parallel:SRC,TGT (line-aligned files) or tsv-pairs:PATH (source<TAB>target[<TAB>...]); "
+              "captioning: flickr8k:CAPTIONS (captions.txt CSV or Flickr8k.token.txt, images in images/ beside it); "
+              "without --dev, 10%% of the pairs / of the images (with all their captions) are held out")
 
 
 def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs) -> None:
@@ -38,6 +41,13 @@ def word_vectors(parser: argparse.ArgumentParser, command: str) -> None:
              help="NER, sentiment: keep the pretrained vectors fixed instead of fine-tuning them")
 
 
+def max_length(parser: argparse.ArgumentParser) -> None:
+    """`--max-length`, shared by NER and translation (`zoo train` and `zoo tune`)."""
+    add_once(parser, "--max-length", type=int, default=250,
+             help="NER: training sentences longer than this many tokens are split; translation: training pairs "
+                  "with a side longer than this many tokens are dropped (default 250)")
+
+
 def ner(parser: argparse.ArgumentParser, command: str) -> None:
     if command in ("train", "tune", "evaluate"):
         parser.add_argument("--data-scheme", choices=["iob1", "iob2", "iobes"],
@@ -45,12 +55,12 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
     if command in ("train", "tune"):
         parser.add_argument("--tag-scheme", choices=["iob2", "iobes"], default="iob2",
                             help="NER: tags the model learns (outputs are always IOB2; default iob2)")
-        parser.add_argument("--max-length", type=int, default=250,
-                            help="NER: training sentences longer than this many tokens are split (default 250)")
+        max_length(parser)
     if command == "train":
         parser.add_argument("--lr-decay", type=float, default=0.0,
                             help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")
-        parser.add_argument("--clipnorm", type=float, default=5.0, help="NER: gradient clipping by global norm (default 5)")
+        parser.add_argument("--clipnorm", type=float, default=5.0,
+                            help="NER, translation, captioning: gradient clipping by global norm (default 5)")
     word_vectors(parser, command)
 
 
@@ -85,3 +95,34 @@ def siamese(parser: argparse.ArgumentParser, command: str) -> None:
     if command == "train":
         parser.add_argument("--members", type=int, default=1,
                             help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
+
+
+def seq2seq(parser: argparse.ArgumentParser, command: str) -> None:
+    """Translation and captioning share these options (each registration calls this; `add_once` adds them once)."""
+    if command in ("train", "tune"):
+        add_once(parser, "--level", choices=["subword", "word"], default="subword",
+                 help="translation, captioning: SentencePiece subwords or words (default subword)")
+        add_once(parser, "--vocab-size", type=int, default=8000,
+                 help="translation, captioning: vocabulary size per encoder, specials included (default 8000)")
+        add_once(parser, "--model-type", choices=["unigram", "bpe"], default="unigram",
+                 help="translation, captioning: the SentencePiece model (default unigram)")
+        add_once(parser, "--joint-vocab", action="store_true",
+                 help="translation: one vocabulary fitted on both languages")
+        add_once(parser, "--lowercase", action="store_true",
+                 help="translation, captioning: lower-case words (word level only; subwords keep case)")
+        max_length(parser)
+        add_once(parser, "--label-smoothing", type=float, default=0.1,
+                 help="translation, captioning: label smoothing of the training loss (default 0.1)")
+        add_once(parser, "--beam-width", type=int, default=4,
+                 help="translation, captioning: hypotheses the exported beam search keeps (default 4)")
+        add_once(parser, "--alpha", type=float, default=0.6,
+                 help="translation, captioning: GNMT length-penalty exponent of the beam search (default 0.6)")
+        add_once(parser, "--max-decode-length", type=int, default=64,
+                 help="translation, captioning: most output pieces the export decodes, <EOS> included (default 64)")
+        add_once(parser, "--max-source-length", type=int, default=256,
+                 help="translation: the export reads at most this many source pieces (default 256)")
+        add_once(parser, "--image-size", type=int, metavar="N",
+                 help="captioning: resize images to N x N (default: the model's input_shape)")
+    if command in ("evaluate", "predict"):
+        add_once(parser, "--greedy", action="store_true",
+                 help="translation, captioning: greedy decoding instead of the export's beam search")
