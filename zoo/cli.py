@@ -9,7 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from zoo.tasks.arguments import DATA_HELP  # argparse only, so `zoo --help` stays fast
+from zoo.cli_types import Parser, positive_int, utf8_text  # argparse only, so `zoo --help` stays fast
+from zoo.errors import DataError, ZooError
+from zoo.tasks.arguments import DATA_HELP
 
 # Before TensorFlow loads: keep its C++ start-up chatter (e.g. "no CUDA drivers") off the screen.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -28,18 +30,12 @@ def _config_overrides(pairs: list[str]) -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise _user_error(f"--set expects KEY=VALUE. Received: {pair!r}")
+            raise ZooError(f"--set expects KEY=VALUE. Received: {pair!r}")
         try:
             config[key] = json.loads(value)
         except json.JSONDecodeError:
             config[key] = value
     return config
-
-
-def _user_error(message: str):
-    from zoo.errors import ZooError
-
-    return ZooError(message)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -62,7 +58,7 @@ def _task(task: str, command: str):
     from zoo.tasks import TASKS, get_task
 
     if task not in TASKS:
-        raise _user_error(f"`zoo {command}` does not support {task!r} models yet; it supports "
+        raise ZooError(f"`zoo {command}` does not support {task!r} models yet; it supports "
                           f"{', '.join(sorted(TASKS))} models")
     return get_task(task)
 
@@ -75,7 +71,11 @@ def _model_task(args, command: str):
 
 def _data(task, args) -> tuple:
     """(prepared data, model config, task options) from the `zoo train` / `zoo tune` arguments."""
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    from zoo.registry import get_spec
+
+    config = _config_overrides(args.set)
+    # An unknown preset or key, or a bad value, fails before the data is read.
+    get_spec(args.name).config(args.preset, **{k: v for k, v in config.items() if k not in task.set_options})
     data, config, options = task.read_data(args, config)
     return data, config, {**{k: getattr(args, k) for k in task.options if hasattr(args, k)}, **options}
 
@@ -92,7 +92,7 @@ def cmd_train(args) -> None:
     task = _model_task(args, "train")
     vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
     if not task.word_vectors and any(vectors):
-        raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
+        raise ZooError(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
                           f"models; {args.name!r} is a {task.name!r} model")
     data, config, options = _data(task, args)
     workdir = _workdir(args, args.name)
@@ -156,14 +156,13 @@ def cmd_predict(args) -> None:
     print(task.format_predictions(args.inputs, results, as_json=args.json))
 
 
-def cmd_rest(args) -> None:
-    from zoo.serving import load, rest_predict
+def cmd_rest(args) -> int:
+    from zoo.serving import load, read_request, rest_predict
 
-    request = sys.stdin.read() if args.request == "-" else Path(args.request).read_text(encoding="utf-8")
+    request = read_request(args.request)  # a missing or non-UTF-8 body fails before the export loads
     response = rest_predict(load(args.export), request)
     print(json.dumps(response, indent=2, ensure_ascii=False))
-    if "error" in response:
-        raise SystemExit(1)
+    return 2 if "error" in response else 0  # TF Serving's HTTP 400: a bad request, exit 2 like every user error
 
 
 def cmd_quickstart(args) -> None:
@@ -179,9 +178,9 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a registered model name (see `zoo list`)")
     parser.add_argument("--data", required=True, help=f"training data: {DATA_HELP}")
     parser.add_argument("--dev", help="development data (same forms as --data); default: the last 10%% of --data")
-    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
-    parser.add_argument("--min-count", type=int, default=1, help="drop words seen fewer times from the vocabulary")
-    parser.add_argument("--max-vocab", type=int, help="cap on the vocabulary size, <PAD> and <UNK> included")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="examples per batch (default 64)")
+    parser.add_argument("--min-count", type=positive_int, default=1, help="drop words seen fewer times from the vocabulary")
+    parser.add_argument("--max-vocab", type=positive_int, help="cap on the vocabulary size, <PAD> and <UNK> included")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
     parser.add_argument("--workdir", help="checkpoints, logs, curves; the same workdir resumes a run (default runs/NAME-TIME)")
     parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
@@ -194,7 +193,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from zoo.tasks import add_task_arguments  # argparse only, so `zoo --help` stays fast
 
-    parser = argparse.ArgumentParser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
+    parser = Parser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
     parser.add_argument("--version", action="version", version=f"zoo {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -210,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and export it",
                        description="Train a registered model on labelled files and export a SavedModel version.")
     _add_training_options(p)
-    p.add_argument("--epochs", type=int, default=10, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs (early stopping may end sooner)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     add_task_arguments(p, "train")
@@ -223,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "space does not search.")
     _add_training_options(p)
     p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
-    p.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
-    p.add_argument("--max-epochs", type=int, default=10, help="epochs per trial (hyperband's largest budget)")
+    p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian search")
+    p.add_argument("--max-epochs", type=positive_int, default=10, help="epochs per trial (hyperband's largest budget)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
     add_task_arguments(p, "tune")
     p.set_defaults(func=cmd_tune)
@@ -243,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "classes; language models: prompts -> text; Siamese models: two texts -> "
                                    "similarity.")
     p.add_argument("export", help=EXPORT_HELP)
-    p.add_argument("inputs", nargs="+", help="raw sentences for taggers, prompts for language models (one argument each); "
+    p.add_argument("inputs", nargs="+", type=utf8_text, help="raw sentences for taggers, prompts for language models (one argument each); "
                    "for Siamese models, pairs: TEXT_A TEXT_B [TEXT_A TEXT_B ...]")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_task_arguments(p, "predict")
@@ -259,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quickstart", help="train and serve a tagger on the built-in synthetic corpus",
                        description="Generates the synthetic NER corpus, trains bilstm_ner, exports it, loads the export "
                                    "and tags a sentence. Needs no data and no network.")
-    p.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
+    p.add_argument("--epochs", type=positive_int, default=6, help="training epochs (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed for the corpus, weights and shuffling")
     p.add_argument("--workdir", help="checkpoints and logs (default runs/quickstart-TIME)")
     p.add_argument("--export-dir", default="saved_models", help="export base (default saved_models)")
@@ -282,19 +281,17 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 ok, 2 user error)."""
     args = build_parser().parse_args(argv)
-    from pipelines.errors import DataError
-    from zoo.errors import ZooError
     from zoo.registry import UnknownModelError
 
     try:
-        args.func(args)
+        status = args.func(args)
     except (ZooError, DataError, UnknownModelError) as error:
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("zoo: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

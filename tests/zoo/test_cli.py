@@ -126,3 +126,9 @@ def test_train_a_tagger_from_word_vectors(tmp_path, synthetic_sentences, capsys,
     assert card["config"]["embedding_dim"] == 3
     assert card["data"]["word_vectors"]["covered"] == len({w.lower() for w in words}) + 1
     assert card["training"]["freeze_embeddings"] is False
+
+
+def test_rest_exits_2_for_a_request_the_server_would_refuse(tiny_export, tmp_path, capsys):
+    (tmp_path / "bad.json").write_text(json.dumps({"instances": ["Hi"], "signature_name": "nope"}))
+    assert main(["rest", str(tiny_export), str(tmp_path / "bad.json")]) == 2
+    assert "error" in json.loads(capsys.readouterr().out)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from zoo.cli_types import positive_int
+
 # What `--data` takes, task by task.
 DATA_HELP = ("FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag), or text (plain text, for language "
              "models; data options via --set level=char|word mode=windows|sentences window=N); .gz files are read as they are")
@@ -45,7 +47,7 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
     if command in ("train", "tune"):
         parser.add_argument("--tag-scheme", choices=["iob2", "iobes"], default="iob2",
                             help="NER: tags the model learns (outputs are always IOB2; default iob2)")
-        parser.add_argument("--max-length", type=int, default=250,
+        parser.add_argument("--max-length", type=positive_int, default=250,
                             help="NER: training sentences longer than this many tokens are split (default 250)")
     if command == "train":
         parser.add_argument("--lr-decay", type=float, default=0.0,
@@ -65,7 +67,7 @@ def image(parser: argparse.ArgumentParser, command: str) -> None:
 def language_model(parser: argparse.ArgumentParser, command: str) -> None:
     """Data and training options come through `--set` (see `split_options`); sampling options for `predict`."""
     if command == "predict":
-        parser.add_argument("--steps", type=int, default=200, help="language models: tokens to generate (default 200)")
+        parser.add_argument("--steps", type=positive_int, default=200, help="language models: tokens to generate (default 200)")
         parser.add_argument("--temperature", type=float, default=0.8,
                             help="language models: sampling temperature, 0 = greedy")
         parser.add_argument("--top-k", type=int, default=0,
@@ -83,5 +85,5 @@ def siamese(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--threshold-objective", dest="objective", choices=["accuracy", "f1"], default="accuracy",
                         help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
     if command == "train":
-        parser.add_argument("--members", type=int, default=1,
+        parser.add_argument("--members", type=positive_int, default=1,
                             help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")

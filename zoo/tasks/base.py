@@ -34,6 +34,7 @@ class Task:
         options: keyword options of `train` beyond the shared ones, with their defaults.
         ensembles: whether `train(members=N)` may train N models and export them together.
         word_vectors: whether the task's data can start the embedding from pretrained vectors.
+        set_options: `--set` keys that `read_data` takes itself (data and training options), not model config.
         picture: the PNG that `evaluate_export` draws into the report folder, if any.
         train_pictures: the PNGs training leaves in the workdir (the command line lists them).
         tuned_pictures: what `zoo tune` says about the best model's pictures ("{workdir}" is filled in).
@@ -47,6 +48,7 @@ class Task:
     options: ClassVar[dict] = {}
     ensembles: ClassVar[bool] = False
     word_vectors: ClassVar[bool] = False
+    set_options: ClassVar[tuple[str, ...]] = ()
     picture: ClassVar[str | None] = None
     train_pictures: ClassVar[tuple[str, ...]] = ("training_curves",)
     tuned_pictures: ClassVar[str | None] = None
