@@ -191,8 +191,12 @@ def _options(task: Task, options: dict) -> dict:
     return {**task.options, **options}
 
 
-def check_training(task: Task, *, epochs: int, members: int) -> None:
-    """Checks that must pass before any training starts."""
+def check_training(task: Task, *, epochs: int, members: int, export_dir: str | os.PathLike | None = None) -> None:
+    """Checks that must pass before any training starts (`export_dir`: that an export can be written there)."""
+    from zoo.export import check_export_dir_writable
+
+    if export_dir is not None:
+        check_export_dir_writable(export_dir)
     if epochs < 1:
         raise ZooError(f"epochs must be at least 1: an untrained model is never exported. Received: epochs={epochs}")
     if members < 1:
@@ -241,12 +245,13 @@ def train(
     """
     import keras
 
-    from zoo.training import fit
+    from zoo.export import ExportError
+    from zoo.training import fit, mark_trained, trained_history
 
     task = get_task(task)
     task.check_model(name)
     options = _options(task, options)
-    check_training(task, epochs=epochs, members=members)
+    check_training(task, epochs=epochs, members=members, export_dir=export_dir)
     task.check_options(data, **options)
     models, runs, card_config = [], [], None
     started = time.perf_counter()
@@ -255,17 +260,26 @@ def train(
         model, card_config = task.build(name, data, preset=preset, config=dict(config or {}), **options)
         task.compile(model, learning_rate=learning_rate, data=data, epochs=epochs, **options)
         member_dir = Path(workdir) / f"member_{member}" if members > 1 else workdir
-        history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir, monitor=task.monitor,
-                      mode=task.mode, patience=patience, verbose=verbose,
-                      extra_callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
+        run = {"model": name, "config": card_config, "epochs": epochs, "patience": patience, "seed": seed + member,
+               "learning_rate": _describe(learning_rate), "options": options}
+        history = trained_history(member_dir, model, run)  # a rerun of a finished run: its best weights, no training
+        if history is None:
+            history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir, monitor=task.monitor,
+                          mode=task.mode, patience=patience, verbose=verbose,
+                          extra_callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
+        mark_trained(member_dir, run, history)
         task.check_trained(model, **options)
         models.append(model)
         runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])), "history": history})
     training = {"epochs_run": runs[0]["epochs_run"], "learning_rate": _describe(learning_rate), "seed": seed,
                 "seconds": round(time.perf_counter() - started, 1), "history": runs[0]["history"],
                 **task.training_card(models, runs, epochs=epochs, **options)}
-    return export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir, seed=seed,
-                            extra_card={"config": card_config, "training": training}, **options)
+    try:
+        return export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir, seed=seed,
+                                extra_card={"config": card_config, "training": training}, **options)
+    except ExportError as error:  # the folder went read-only or the disk filled while training: keep the work
+        raise ExportError(f"{error}. The trained weights are kept in {workdir}: run the same command again with "
+                          f"--workdir {workdir} to export them without training again") from error
 
 
 def tune(
