@@ -9,9 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+from zoo import __version__
 from zoo.cli_types import Parser, positive_int, utf8_text  # argparse only, so `zoo --help` stays fast
 from zoo.errors import DataError, ZooError
-from zoo.tasks.arguments import DATA_HELP
+from zoo.tasks.arguments import DATA_HELP, TRAINING_DATA_HELP
 
 # Before TensorFlow loads: keep its C++ start-up chatter (e.g. "no CUDA drivers") off the screen.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -44,7 +45,7 @@ def _config_overrides(pairs: list[str]) -> dict:
 def cmd_list(args) -> None:
     from zoo.registry import models_table
 
-    print(models_table())
+    print(models_table(params=args.params))
 
 
 def cmd_info(args) -> None:
@@ -176,14 +177,14 @@ def cmd_quickstart(args) -> None:
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a registered model name (see `zoo list`)")
-    parser.add_argument("--data", required=True, help=f"training data: {DATA_HELP}")
+    parser.add_argument("--data", required=True, help=f"training data: {TRAINING_DATA_HELP}")
     parser.add_argument("--dev", help="development data (same forms as --data); default: the last 10%% of --data")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="examples per batch (default 64)")
-    parser.add_argument("--min-count", type=positive_int, default=1, help="drop words seen fewer times from the vocabulary")
+    parser.add_argument("--min-count", type=positive_int, default=1, help="drop words seen fewer times from the vocabulary (default 1)")
     parser.add_argument("--max-vocab", type=positive_int, help="cap on the vocabulary size, <PAD> and <UNK> included")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
     parser.add_argument("--workdir", help="checkpoints, logs, curves; the same workdir resumes a run (default runs/NAME-TIME)")
-    parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
+    parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION (default saved_models)")
     parser.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a config value, e.g. --set lstm_units=256 (language models: also data options "
@@ -194,10 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.tasks import add_task_arguments  # argparse only, so `zoo --help` stays fast
 
     parser = Parser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
-    parser.add_argument("--version", action="version", version=f"zoo {_version()}")
+    parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("list", help="the registered models", description="The registered models with task and parameter count.")
+    p = sub.add_parser("list", help="the registered models", description="The registered models with task and description.")
+    p.add_argument("--params", action="store_true", help="also count each model's parameters (builds every model: slower)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("info", help="a model's spec, config and layer shapes",
@@ -209,9 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and export it",
                        description="Train a registered model on labelled files and export a SavedModel version.")
     _add_training_options(p)
-    p.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs; early stopping may end sooner (default 10)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
-    p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping (default 3)")
     add_task_arguments(p, "train")
     p.set_defaults(func=cmd_train)
 
@@ -221,16 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "loss); rerunning the command resumes the search. --preset and --set fix keys the "
                                    "space does not search.")
     _add_training_options(p)
-    p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
-    p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian search")
-    p.add_argument("--max-epochs", type=positive_int, default=10, help="epochs per trial (hyperband's largest budget)")
+    p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband",
+                   help="search algorithm (default hyperband)")
+    p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian search (default 10)")
+    p.add_argument("--max-epochs", type=positive_int, default=10, help="epochs per trial, hyperband's largest budget (default 10)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
     add_task_arguments(p, "tune")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="score an export on a labelled file",
-                       description="Token accuracy (padding masked), strict IOB2 entity P/R/F1 per type (seqeval), "
-                                   "a confusion-matrix PNG and a JSON report.")
+                       description="Scores an export with its task's metrics (NER: masked token accuracy and strict "
+                                   "IOB2 entity P/R/F1 per type; classifiers: accuracy, per-class P/R and a confusion-matrix "
+                                   "PNG; language models: perplexity; Siamese: ROC AUC and accuracy at tau) into a JSON report.")
     p.add_argument("export", help=EXPORT_HELP)
     p.add_argument("--data", required=True, help=DATA_HELP)
     p.add_argument("--out", help="report folder (default reports/NAME_vVERSION)")
@@ -270,12 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
     from zoo.deploy.cli import add_serving_config_parser  # argparse only
     add_serving_config_parser(sub)
     return parser
-
-
-def _version() -> str:
-    from zoo import __version__
-
-    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

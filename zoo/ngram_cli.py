@@ -33,12 +33,13 @@ def add_ngram_parser(subparsers) -> None:
     p.add_argument("--smoothing", choices=["kneser_ney", "add_k"], default="kneser_ney", help="default kneser_ney")
     p.add_argument("--k", type=float, default=1.0, help="add-k pseudo-count (default 1)")
     p.add_argument("--discount", type=float, help="Kneser-Ney discount for every order (default: n1/(n1+2 n2) per order)")
-    p.add_argument("--min-count", type=positive_int, default=1, help="training tokens seen fewer times become <UNK>")
+    p.add_argument("--min-count", type=positive_int, default=1, help="training tokens seen fewer times become <UNK> (default 1)")
     p.add_argument("--samples", type=int, default=3, help="sentences to sample and print (default 3)")
     p.add_argument("--max-tokens", type=positive_int, default=100, help="longest sample, in tokens (default 100)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--name", default="ngram", help="export name (default ngram)")
-    p.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
+    p.add_argument("--export-dir", default="saved_models",
+                   help="export base; writes EXPORT_DIR/NAME/VERSION (default saved_models)")
     p.set_defaults(func=cmd_ngram_fit)
 
     p = commands.add_parser("score", help="log-probability and perplexity of sentences under an export",

@@ -14,12 +14,15 @@ from zoo.cli_types import positive_int
 
 # What `--data` takes, task by task.
 DATA_HELP = ("FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag), or text (plain text, for language "
-             "models; data options via --set level=char|word mode=windows|sentences window=N); .gz files are read as they are")
+             "models); .gz files are read as they are")
 DATA_HELP += ("; sentiment: tweets[/train|dev|test]:POS_CSV,NEG_CSV (NLTK twitter_samples export, fixed 80/10/10 "
               "split, seed 0) or sst2[/train|dev]:TSV (GLUE SST-2; train/dev: the leak-free split of a train file)")
 DATA_HELP += ("; images: mnist:DIR, idx:IMAGES,LABELS, cifar10:DIR or folder:DIR (one subfolder per class)")
 DATA_HELP += ("; siamese: quora:TSV (is_duplicate, question1, question2, id), mrpc:TXT, sick:TXT or stsb:CSV "
-              "pair files (without --dev, 10%% of --data is held out with no question on both sides)")
+              "pair files")
+# What `zoo train` / `zoo tune` add: options that only they have.
+TRAINING_DATA_HELP = (DATA_HELP + "; language models take data options via --set level=char|word mode=windows|sentences "
+                      "window=N; without --dev, pair files hold out 10%% of --data with no question on both sides")
 
 
 def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs) -> None:
@@ -69,7 +72,7 @@ def language_model(parser: argparse.ArgumentParser, command: str) -> None:
     if command == "predict":
         parser.add_argument("--steps", type=positive_int, default=200, help="language models: tokens to generate (default 200)")
         parser.add_argument("--temperature", type=float, default=0.8,
-                            help="language models: sampling temperature, 0 = greedy")
+                            help="language models: sampling temperature, 0 = greedy (default 0.8)")
         parser.add_argument("--top-k", type=int, default=0,
                             help="language models: sample among the k likeliest tokens (0 = all)")
         parser.add_argument("--seed", type=int, help="language models: sampling seed (default: random)")
@@ -86,4 +89,5 @@ def siamese(parser: argparse.ArgumentParser, command: str) -> None:
                         help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
     if command == "train":
         parser.add_argument("--members", type=positive_int, default=1,
-                            help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
+                            help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble "
+                                 "(default 1)")
