@@ -78,6 +78,8 @@ def _data(task, args) -> tuple:
     # An unknown preset or key, or a bad value, fails before the data is read.
     get_spec(args.name).config(args.preset, **{k: v for k, v in config.items() if k not in task.set_options})
     data, config, options = task.read_data(args, config)
+    for note in data.info.get("notes", ()):  # what the data left out (stray files, ...), said once
+        print(note)
     return data, config, {**{k: getattr(args, k) for k in task.options if hasattr(args, k)}, **options}
 
 
