@@ -98,3 +98,16 @@ def test_an_ensemble_is_exported_by_rerunning(tmp_path, monkeypatch, capsys):
     _no_fit(monkeypatch)
     assert main(args) == 0
     assert json.loads((tmp_path / "out/siamese_bow/1/model_card.json").read_text())["members"] == 2
+
+
+def test_a_read_only_export_folder_stops_a_search_before_its_first_trial(ner_args, monkeypatch, capsys):
+    import zoo.tuning
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched")
+
+    monkeypatch.setattr(zoo.tuning, "run_search", no_search)
+    _refuse(monkeypatch, errno.EACCES, "Permission denied")
+    tune_args = ["tune", *ner_args[1:ner_args.index("--epochs")], "--max-trials", "1", "--export-dir", "out"]
+    assert main(tune_args) == 2
+    assert "out: cannot write the export there (Permission denied)" in capsys.readouterr().err

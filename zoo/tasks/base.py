@@ -315,12 +315,14 @@ def tune(
 
     import keras_tuner as kt
 
+    from zoo.export import check_export_dir_writable
     from zoo.tuning import run_search
 
     task = get_task(task)
     task.check_model(name)
     options = _options(task, options)
     task.check_options(data, tuning=True, **options)
+    check_export_dir_writable(export_dir)  # before the search, not after it (a failed export: rerun, trials are kept)
     workdir = Path(workdir or ".")
     result = run_search(
         name, {**(config or {}), **task.sizes(data)}, functools.partial(task.compile, data=data, **options),
