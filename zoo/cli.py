@@ -60,7 +60,7 @@ def _task(task: str, command: str):
 
     if task not in TASKS:
         raise ZooError(f"`zoo {command}` does not support {task!r} models yet; it supports "
-                          f"{', '.join(sorted(TASKS))} models")
+                       f"{', '.join(sorted(TASKS))} models")
     return get_task(task)
 
 
@@ -96,7 +96,7 @@ def cmd_train(args) -> None:
     vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
     if not task.word_vectors and any(vectors):
         raise ZooError(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
-                          f"models; {args.name!r} is a {task.name!r} model")
+                       f"models; {args.name!r} is a {task.name!r} model")
     data, config, options = _data(task, args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
@@ -182,11 +182,12 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help=f"training data: {TRAINING_DATA_HELP}")
     parser.add_argument("--dev", help="development data (same forms as --data); default: the last 10%% of --data")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="examples per batch (default 64)")
-    parser.add_argument("--min-count", type=positive_int, default=1, help="drop words seen fewer times from the vocabulary (default 1)")
+    parser.add_argument("--min-count", type=positive_int, default=1, help="drop rarer words (default 1)")
     parser.add_argument("--max-vocab", type=positive_int, help="cap on the vocabulary size, <PAD> and <UNK> included")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
     parser.add_argument("--workdir", help="checkpoints, logs, curves; the same workdir resumes a run (default runs/NAME-TIME)")
-    parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION (default saved_models)")
+    parser.add_argument("--export-dir", default="saved_models",
+                        help="export base; writes EXPORT_DIR/NAME/VERSION (default saved_models)")
     parser.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a config value, e.g. --set lstm_units=256 (language models: also data options "
@@ -213,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and export it",
                        description="Train a registered model on labelled files and export a SavedModel version.")
     _add_training_options(p)
-    p.add_argument("--epochs", type=positive_int, default=10, help="maximum epochs; early stopping may end sooner (default 10)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="most epochs; early stopping may end sooner (default 10)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping (default 3)")
     add_task_arguments(p, "train")
@@ -225,8 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "loss); rerunning the command resumes the search. --preset and --set fix keys the "
                                    "space does not search.")
     _add_training_options(p)
-    p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband",
-                   help="search algorithm (default hyperband)")
+    p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm (default hyperband)")
     p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian search (default 10)")
     p.add_argument("--max-epochs", type=positive_int, default=10, help="epochs per trial, hyperband's largest budget (default 10)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
