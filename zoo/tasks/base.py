@@ -267,8 +267,8 @@ def train(
             history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir, monitor=task.monitor,
                           mode=task.mode, patience=patience, verbose=verbose,
                           extra_callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
-        mark_trained(member_dir, run, history)
         task.check_trained(model, **options)
+        mark_trained(member_dir, run, history)  # only a model fit to export is picked up by a rerun
         models.append(model)
         runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])), "history": history})
     training = {"epochs_run": runs[0]["epochs_run"], "learning_rate": _describe(learning_rate), "seed": seed,
