@@ -195,14 +195,14 @@ def check_training(task: Task, *, epochs: int, members: int, export_dir: str | o
     """Checks that must pass before any training starts (`export_dir`: that an export can be written there)."""
     from zoo.export import check_export_dir_writable
 
-    if export_dir is not None:
-        check_export_dir_writable(export_dir)
     if epochs < 1:
         raise ZooError(f"epochs must be at least 1: an untrained model is never exported. Received: epochs={epochs}")
     if members < 1:
         raise ZooError(f"members must be at least 1. Received: members={members}")
     if members > 1 and not task.ensembles:
         raise ZooError(f"{task.name!r} models do not train as ensembles. Received: members={members}")
+    if export_dir is not None:
+        check_export_dir_writable(export_dir)
 
 
 def train(
