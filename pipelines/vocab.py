@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
+from pathlib import Path
 from typing import Iterable
 
 import tensorflow as tf
@@ -106,9 +107,18 @@ def file_table(path: str | os.PathLike, *, default_id: int) -> tf.lookup.StaticH
     """A lookup table read from a vocabulary file (line number = id).
 
     Inside a SavedModel the file becomes an asset, so the vocabulary ships with the model.
+    TensorFlow shares one table among the tables of a process whose initializers have the same
+    file name, size and columns: so the name is made absolute and the size is given, or a second
+    model trained in the same process with a workdir of the same relative name would silently look
+    its words up in the first model's vocabulary. (An anonymous table would avoid sharing, but its
+    `AnonymousHashTable` op is outside the ops we check exports against.)
     """
+    path = Path(path).resolve()
+    data = path.read_bytes()  # lines as TensorFlow counts them: split at b"\n" only
+    size = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
     initializer = tf.lookup.TextFileInitializer(
         str(path),
+        vocab_size=size,
         key_dtype=tf.string,
         key_index=tf.lookup.TextFileIndex.WHOLE_LINE,
         value_dtype=tf.int64,

@@ -204,3 +204,63 @@ def test_data_errors_are_what_the_cli_turns_into_exit_2(tmp_path, capsys):
 
     assert main(["train", "bilstm_ner", "--data", f"tsv:{tmp_path}/none.tsv"]) == EXIT_USER_ERROR
     assert capsys.readouterr().err == f"zoo: error: {tmp_path}/none.tsv: file not found\n"
+
+
+# ----------------------------------------------------------------------------- the command line
+
+# (argv with {d} for the case's folder, {path: bytes} to write there, message fragment): `zoo ARGV` must exit 2
+# with one line `zoo: error: ...` holding the fragment. Rows run before any training or export loading.
+CLI_CASES = [
+    (["list", "--bogus"], {}, "unrecognized arguments: --bogus"),
+    (["info", "no_such_model"], {}, "Unknown model name. Received: name='no_such_model'"),
+    (["info", "bilstm_ner", "--preset", "huge"], {}, "unknown preset 'huge' for 'bilstm_ner'; presets: ["),
+    (["train", "bilstm_ner", "--data", "tsv:x", "--epochs", "0"], {}, "argument --epochs: expected an integer >= 1, got 0"),
+    (["train", "bilstm_ner", "--data", "tsv:x", "--batch-size", "-3"], {}, "argument --batch-size: expected an integer >= 1, got -3"),
+    (["train", "bilstm_ner", "--data", "tsv:x", "--epochs", "many"], {}, "argument --epochs: expected an integer >= 1, got 'many'"),
+    (["train", "siamese_bow", "--data", "quora:x", "--members", "0"], {}, "argument --members: expected an integer >= 1, got 0"),
+    # Config checks come before the data is read: the data file does not exist.
+    (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--preset", "huge"], {}, "unknown preset 'huge' for 'bilstm_ner'"),
+    (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--set", "lstm_unit=8"], {}, "did you mean 'lstm_units'?"),
+    (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--set", "lstm_units=abc"], {}, "lstm_units='abc'; expected an integer"),
+    (["train", "rnn_lm", "--data", "text:{d}/none.txt", "--set", "window=8", "--set", "lstm=1"], {}, "unknown config key 'lstm'"),
+    (["tune", "bilstm_ner", "--data", "tsv:x", "--max-trials", "0"], {}, "argument --max-trials: expected an integer >= 1, got 0"),
+    (["tune", "bilstm_ner", "--data", "tsv:x", "--max-epochs", "-1"], {}, "argument --max-epochs: expected an integer >= 1, got -1"),
+    (["evaluate", "{d}/none", "--data", "tsv:x"], {}, "none: no such export"),
+    (["predict", "{d}/none", "Sharon \udcff\udcfe flew"], {}, "expected UTF-8 text, got the bytes b'\\xff\\xfe' at character 8"),
+    (["predict", "{d}/none", "Sharon flew"], {}, "none: no such export"),
+    (["rest", "{d}/none", "{d}/missing.json"], {}, "missing.json: cannot read the request body (No such file"),
+    (["rest", "{d}/none", "{d}/r.json"], {"r.json": b'{"instances": ["\xff"]}'},
+     "r.json: expected a UTF-8 JSON request body, got the byte b'\\xff' at byte 17"),
+    (["quickstart", "--epochs", "0"], {}, "argument --epochs: expected an integer >= 1, got 0"),
+    (["ngram", "fit", "--data", "text:x", "--order", "0"], {}, "argument --order: expected an integer >= 1, got 0"),
+    (["ngram", "score", "{d}/none", "a \udcff"], {}, "argument inputs: expected UTF-8 text, got the bytes b'\\xff'"),
+    (["serving-config", "{d}", "--out", "{d}/out", "--max-batch-size", "0"], {},
+     "argument --max-batch-size: expected an integer >= 1, got 0"),
+]
+
+
+def _exit_status(argv: list[str]) -> int:
+    from zoo.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as exit_:  # argparse's usage errors
+        return exit_.code
+
+
+@pytest.mark.parametrize("argv, files, fragment", CLI_CASES, ids=[f"{c[0][0]}-{i}" for i, c in enumerate(CLI_CASES)])
+def test_bad_command_lines_give_one_line_and_exit_2(tmp_path, capsys, argv, files, fragment):
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    assert _exit_status([arg.format(d=tmp_path) for arg in argv]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert fragment in err, err
+
+
+def test_every_subcommand_has_bad_input_rows():
+    from zoo.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+    missing = sorted(set(commands) - {case[0][0] for case in CLI_CASES})
+    assert not missing, f"add bad-input rows for `zoo {missing[0]}` to CLI_CASES in tests/test_bad_input.py"

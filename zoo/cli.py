@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from zoo import __version__, distribute  # argparse only, so `zoo --help` stays fast
-from zoo.tasks.arguments import DATA_HELP
+from zoo.cli_types import Parser, positive_int, utf8_text
+from zoo.errors import DataError, ZooError
+from zoo.tasks.arguments import DATA_HELP, TRAINING_DATA_HELP
 
 # Before TensorFlow loads: keep its C++ start-up chatter (e.g. "no CUDA drivers") off the screen.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -29,18 +31,12 @@ def _config_overrides(pairs: list[str]) -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise _user_error(f"--set expects KEY=VALUE. Received: {pair!r}")
+            raise ZooError(f"--set expects KEY=VALUE. Received: {pair!r}")
         try:
             config[key] = json.loads(value)
         except json.JSONDecodeError:
             config[key] = value
     return config
-
-
-def _user_error(message: str):
-    from zoo.errors import ZooError
-
-    return ZooError(message)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -49,7 +45,7 @@ def _user_error(message: str):
 def cmd_list(args) -> None:
     from zoo.registry import models_table
 
-    print(models_table())
+    print(models_table(params=args.params))
 
 
 def cmd_info(args) -> None:
@@ -63,8 +59,8 @@ def _task(task: str, command: str):
     from zoo.tasks import TASKS, get_task
 
     if task not in TASKS:
-        raise _user_error(f"`zoo {command}` does not support {task!r} models yet; it supports "
-                          f"{', '.join(sorted(TASKS))} models")
+        raise ZooError(f"`zoo {command}` does not support {task!r} models yet; it supports "
+                       f"{', '.join(sorted(TASKS))} models")
     return get_task(task)
 
 
@@ -76,8 +72,14 @@ def _model_task(args, command: str):
 
 def _data(task, args) -> tuple:
     """(prepared data, model config, task options) from the `zoo train` / `zoo tune` arguments."""
-    config = _config_overrides(args.set)  # a bad option fails before the data is read
+    from zoo.registry import get_spec
+
+    config = _config_overrides(args.set)
+    # An unknown preset or key, or a bad value, fails before the data is read.
+    get_spec(args.name).config(args.preset, **{k: v for k, v in config.items() if k not in task.set_options})
     data, config, options = task.read_data(args, config)
+    for note in data.info.get("notes", ()):  # what the data left out (stray files, ...), said once
+        print(note)
     return data, config, {**{k: getattr(args, k) for k in task.options if hasattr(args, k)}, **options}
 
 
@@ -94,8 +96,8 @@ def cmd_train(args) -> None:
     run = distribute.train_options(args)  # before the data: logical CPUs are set before TensorFlow starts
     vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
     if not task.word_vectors and any(vectors):
-        raise _user_error(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
-                          f"models; {args.name!r} is a {task.name!r} model")
+        raise ZooError(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
+                       f"models; {args.name!r} is a {task.name!r} model")
     data, config, options = _data(task, args)
     workdir = _workdir(args, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
@@ -158,14 +160,13 @@ def cmd_predict(args) -> None:
     print(task.format_predictions(args.inputs, results, as_json=args.json))
 
 
-def cmd_rest(args) -> None:
-    from zoo.serving import load, rest_predict
+def cmd_rest(args) -> int:
+    from zoo.serving import load, read_request, rest_predict
 
-    request = sys.stdin.read() if args.request == "-" else Path(args.request).read_text(encoding="utf-8")
+    request = read_request(args.request)  # a missing or non-UTF-8 body fails before the export loads
     response = rest_predict(load(args.export), request)
     print(json.dumps(response, indent=2, ensure_ascii=False))
-    if "error" in response:
-        raise SystemExit(1)
+    return 2 if "error" in response else 0  # TF Serving's HTTP 400: a bad request, exit 2 like every user error
 
 
 def cmd_quickstart(args) -> None:
@@ -179,14 +180,15 @@ def cmd_quickstart(args) -> None:
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="a registered model name (see `zoo list`)")
-    parser.add_argument("--data", required=True, help=f"training data: {DATA_HELP}")
+    parser.add_argument("--data", required=True, help=f"training data: {TRAINING_DATA_HELP}")
     parser.add_argument("--dev", help="development data (same forms as --data); default: the last 10%% of --data")
-    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
-    parser.add_argument("--min-count", type=int, default=1, help="drop words seen fewer times from the vocabulary")
-    parser.add_argument("--max-vocab", type=int, help="cap on the vocabulary size, <PAD> and <UNK> included")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="examples per batch (default 64)")
+    parser.add_argument("--min-count", type=positive_int, default=1, help="drop rarer words (default 1)")
+    parser.add_argument("--max-vocab", type=positive_int, help="cap on the vocabulary size, <PAD> and <UNK> included")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
     parser.add_argument("--workdir", help="checkpoints, logs, curves; the same workdir resumes a run (default runs/NAME-TIME)")
-    parser.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
+    parser.add_argument("--export-dir", default="saved_models",
+                        help="export base; writes EXPORT_DIR/NAME/VERSION (default saved_models)")
     parser.add_argument("--preset", help="a named partial config of the model (see `zoo info NAME`)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a config value, e.g. --set lstm_units=256 (language models: also data options "
@@ -196,11 +198,12 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from zoo.tasks import add_task_arguments  # argparse only, so `zoo --help` stays fast
 
-    parser = argparse.ArgumentParser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
+    parser = Parser(prog="zoo", description="Train, evaluate, tune and export named Keras models.")
     parser.add_argument("--version", action="version", version=f"zoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("list", help="the registered models", description="The registered models with task and parameter count.")
+    p = sub.add_parser("list", help="the registered models", description="The registered models with task and description.")
+    p.add_argument("--params", action="store_true", help="also count each model's parameters (builds every model: slower)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("info", help="a model's spec, config and layer shapes",
@@ -212,9 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and export it",
                        description="Train a registered model on labelled files and export a SavedModel version.")
     _add_training_options(p)
-    p.add_argument("--epochs", type=int, default=10, help="maximum epochs (early stopping may end sooner)")
+    p.add_argument("--epochs", type=positive_int, default=10, help="most epochs; early stopping may end sooner (default 10)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
-    p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
+    p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping (default 3)")
     add_task_arguments(p, "train")
     distribute.add_arguments(p, "train")
     p.set_defaults(func=cmd_train)
@@ -225,18 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "loss; translation, captioning: validation perplexity); rerunning the command "
                                    "resumes the search. --preset and --set fix keys the space does not search.")
     _add_training_options(p)
-    p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm")
-    p.add_argument("--max-trials", type=int, default=10, help="trials for random and bayesian search")
-    p.add_argument("--max-epochs", type=int, default=10, help="epochs per trial (hyperband's largest budget)")
+    p.add_argument("--tuner", choices=["hyperband", "random", "bayesian"], default="hyperband", help="search algorithm (default hyperband)")
+    p.add_argument("--max-trials", type=positive_int, default=10, help="trials for random and bayesian search (default 10)")
+    p.add_argument("--max-epochs", type=positive_int, default=10, help="epochs per trial, hyperband's largest budget (default 10)")
     p.add_argument("--directory", default="tuning", help="where the tuner keeps its state (default ./tuning)")
     add_task_arguments(p, "tune")
     distribute.add_arguments(p, "tune")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="score an export on a labelled file",
-                       description="Taggers: token accuracy (padding masked), strict IOB2 entity P/R/F1 per type "
-                                   "(seqeval) and a confusion-matrix PNG; translators: sacreBLEU BLEU and chrF "
-                                   "with signatures; captioners: BLEU-1..4; always a JSON report.")
+                       description="Scores an export with its task's metrics (NER: masked token accuracy and strict "
+                                   "IOB2 entity P/R/F1 per type; classifiers: accuracy, per-class P/R and a confusion-matrix "
+                                   "PNG; language models: perplexity; Siamese: ROC AUC and accuracy at tau; translators: "
+                                   "sacreBLEU BLEU and chrF with signatures; captioners: BLEU-1..4) into a JSON report.")
     p.add_argument("export", help=EXPORT_HELP)
     p.add_argument("--data", required=True, help=DATA_HELP)
     p.add_argument("--out", help="report folder (default reports/NAME_vVERSION)")
@@ -249,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "similarity; translators: sentences -> translations; captioners: image "
                                    "files -> captions.")
     p.add_argument("export", help=EXPORT_HELP)
-    p.add_argument("inputs", nargs="+", help="raw sentences for taggers and translators, prompts for language models, image "
-                   "files for image classifiers and captioners (one argument each); for Siamese models, pairs: TEXT_A TEXT_B [TEXT_A TEXT_B ...]")
+    p.add_argument("inputs", nargs="+", type=utf8_text,
+                   help="raw sentences for taggers and translators, prompts for language models, image files for "
+                        "image classifiers and captioners (one argument each); for Siamese models, pairs: TEXT_A TEXT_B ...")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_task_arguments(p, "predict")
     p.set_defaults(func=cmd_predict)
@@ -265,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quickstart", help="train and serve a tagger on the built-in synthetic corpus",
                        description="Generates the synthetic NER corpus, trains bilstm_ner, exports it, loads the export "
                                    "and tags a sentence. Needs no data and no network.")
-    p.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
+    p.add_argument("--epochs", type=positive_int, default=6, help="training epochs (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed for the corpus, weights and shuffling")
     p.add_argument("--workdir", help="checkpoints and logs (default runs/quickstart-TIME)")
     p.add_argument("--export-dir", default="saved_models", help="export base (default saved_models)")
@@ -282,19 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line; returns the exit status (0 ok, 2 user error)."""
     args = build_parser().parse_args(argv)
-    from pipelines.errors import DataError
-    from zoo.errors import ZooError
     from zoo.registry import UnknownModelError
 
     try:
-        args.func(args)
+        status = args.func(args)
     except (ZooError, DataError, UnknownModelError) as error:
         print(f"zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("zoo: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

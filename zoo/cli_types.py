@@ -36,3 +36,11 @@ def utf8_text(text: str) -> str:
 
 def _cut(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose usage errors are one line, `zoo: error: ...`, exit 2, like every other user error."""
+
+    def error(self, message: str):
+        command = self.prog.partition(" ")[2]
+        self.exit(2, f"zoo: error: {message} (see `zoo{' ' + command if command else ''} --help`)\n")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from zoo.cli_types import positive_int, utf8_text
+
 
 def add_ngram_parser(subparsers) -> None:
     """Registers `zoo ngram fit` and `zoo ngram score` under the `zoo` command's subparsers."""
@@ -23,7 +25,7 @@ def add_ngram_parser(subparsers) -> None:
                     "whose serving_default scores sentences (log_prob, perplexity, num_predictions).")
     p.add_argument("--data", required=True, help="training text file (.gz read as it is)")
     p.add_argument("--dev", help="held-out text file for perplexity (same unit)")
-    p.add_argument("--order", type=int, default=3, help="N, the n-gram length (default 3)")
+    p.add_argument("--order", type=positive_int, default=3, help="N, the n-gram length (default 3)")
     p.add_argument("--level", choices=["word", "char"], default="word", help="tokens: whitespace-separated words "
                    "or characters (default word)")
     p.add_argument("--unit", choices=["line", "text"], default="line", help="a sentence is a line, or the whole "
@@ -31,18 +33,19 @@ def add_ngram_parser(subparsers) -> None:
     p.add_argument("--smoothing", choices=["kneser_ney", "add_k"], default="kneser_ney", help="default kneser_ney")
     p.add_argument("--k", type=float, default=1.0, help="add-k pseudo-count (default 1)")
     p.add_argument("--discount", type=float, help="Kneser-Ney discount for every order (default: n1/(n1+2 n2) per order)")
-    p.add_argument("--min-count", type=int, default=1, help="training tokens seen fewer times become <UNK>")
+    p.add_argument("--min-count", type=positive_int, default=1, help="training tokens seen fewer times become <UNK> (default 1)")
     p.add_argument("--samples", type=int, default=3, help="sentences to sample and print (default 3)")
-    p.add_argument("--max-tokens", type=int, default=100, help="longest sample, in tokens (default 100)")
+    p.add_argument("--max-tokens", type=positive_int, default=100, help="longest sample, in tokens (default 100)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--name", default="ngram", help="export name (default ngram)")
-    p.add_argument("--export-dir", default="saved_models", help="export base; writes EXPORT_DIR/NAME/VERSION")
+    p.add_argument("--export-dir", default="saved_models",
+                   help="export base; writes EXPORT_DIR/NAME/VERSION (default saved_models)")
     p.set_defaults(func=cmd_ngram_fit)
 
     p = commands.add_parser("score", help="log-probability and perplexity of sentences under an export",
                             description="Scores each sentence with the export's serving_default.")
     p.add_argument("export", help="an export folder (saved_models/NAME/VERSION) or a model folder (newest version)")
-    p.add_argument("inputs", nargs="+", help="sentences, one argument each")
+    p.add_argument("inputs", nargs="+", type=utf8_text, help="sentences, one argument each")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=cmd_ngram_score)
 

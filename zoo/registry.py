@@ -160,14 +160,16 @@ def _load_builtin_models() -> None:
     import zoo.models  # noqa: F401
 
 
-def models_table() -> str:
-    """`zoo list`: every registered model with its task and parameter count."""
-    lines = [f"{'name':<20}{'task':<16}{'parameters':>12}  description"]
+def models_table(*, params: bool = False) -> str:
+    """`zoo list`: every registered model with its task (and, with `params`, its parameter count: builds each)."""
+    header = f"{'parameters':>12}" if params else ""
+    lines = [f"{'name':<20}{'task':<16}{header}  description"]
     for name in list_models():
         spec = get_spec(name)
-        model = build(name, **spec.example_sizes)
-        lines.append(f"{name:<20}{spec.task:<16}{model.count_params():>12,}  {spec.description}")
-    lines.append("(parameters: default config with the example sizes that `zoo info NAME` shows)")
+        count = f"{build(name, **spec.example_sizes).count_params():>12,}" if params else ""
+        lines.append(f"{name:<20}{spec.task:<16}{count}  {spec.description}")
+    if params:
+        lines.append("(parameters: default config with the example sizes that `zoo info NAME` shows)")
     return "\n".join(lines)
 
 

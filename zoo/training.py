@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import math
 import os
 import warnings
@@ -131,6 +132,52 @@ def fit(
         raise ZooError(f"training in {workdir} ended without a completed epoch; nothing was exported")
     plot_history(history, Path(workdir) / "training_curves.png")
     return history
+
+
+TRAINED = "trained.json"
+
+
+def mark_trained(workdir: str | os.PathLike, run: dict, history: dict) -> None:
+    """Records in `workdir/trained.json` that `run` (the model and fit arguments, JSON) finished training.
+
+    The best weights are in `best.weights.h5` beside it: a rerun of the same command (see
+    `trained_history`) exports them without training again, e.g. after an export that failed.
+    """
+    path = Path(workdir) / TRAINED
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"run": _canonical(run), "history": history}, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def trained_history(workdir: str | os.PathLike, model: keras.Model, run: dict) -> dict | None:
+    """The history of a finished run of `run` in `workdir`, with its best weights loaded into `model`; else None.
+
+    None (train as usual) when there is no record, or it records another model, config or fit arguments.
+    """
+    path, weights = Path(workdir) / TRAINED, Path(workdir) / "best.weights.h5"
+    if not path.exists() or not weights.exists():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if record.get("run") != _canonical(run):
+        return None
+    try:
+        with quiet_dataset_warnings():  # the optimizer's slots are not needed to export
+            model.load_weights(weights)
+    except Exception as error:  # h5py and Keras raise several types for a damaged or mismatched file
+        raise ZooError(f"{weights}: cannot load the weights of the finished run ({type(error).__name__}); "
+                       f"delete {path} to train again") from error
+    history = record["history"]
+    print(f"zoo: training in {workdir} had finished ({len(history.get('loss', []))} epochs); "
+          "using its best weights without training again")
+    return history
+
+
+def _canonical(value):
+    """`value` as JSON reads it back (tuples as lists, paths as strings), so a record compares equal to a run."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def read_history(path: str | os.PathLike) -> dict[str, list[float]]:

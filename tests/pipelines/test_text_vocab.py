@@ -84,3 +84,19 @@ def test_padding_fraction():
     # batches [3, 1] -> 2 of 6 padded; [2, 2] -> none: 2 / 10
     assert padding_fraction([[3, 1], [2, 2]]) == pytest.approx(0.2)
     assert np.isclose(padding_fraction([]), 0.0)
+
+
+def test_file_tables_of_the_same_file_name_do_not_share_a_vocabulary(tmp_path, monkeypatch):
+    """Two vocabularies written to `run/vocab.txt` under different folders, in one process: each table
+    reads its own file (TensorFlow shares non-anonymous tables by file name)."""
+    from pipelines.vocab import file_table
+
+    for folder, words in (("a", ["<PAD>", "<UNK>", "x"]), ("b", ["<PAD>", "<UNK>", "x", "y", "z"])):
+        (tmp_path / folder / "run").mkdir(parents=True)
+        (tmp_path / folder / "run" / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "a")
+    first = file_table("run/vocab.txt", default_id=1)
+    monkeypatch.chdir(tmp_path / "b")
+    second = file_table("run/vocab.txt", default_id=1)
+    assert int(first.size()) == 3 and int(second.size()) == 5
+    assert int(second.lookup(tf.constant("z"))) == 4

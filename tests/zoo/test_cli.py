@@ -126,3 +126,60 @@ def test_train_a_tagger_from_word_vectors(tmp_path, synthetic_sentences, capsys,
     assert card["config"]["embedding_dim"] == 3
     assert card["data"]["word_vectors"]["covered"] == len({w.lower() for w in words}) + 1
     assert card["training"]["freeze_embeddings"] is False
+
+
+def test_rest_exits_2_for_a_request_the_server_would_refuse(tiny_export, tmp_path, capsys):
+    (tmp_path / "bad.json").write_text(json.dumps({"instances": ["Hi"], "signature_name": "nope"}))
+    assert main(["rest", str(tiny_export), str(tmp_path / "bad.json")]) == 2
+    assert "error" in json.loads(capsys.readouterr().out)
+
+
+def _subparsers(parser, prefix="zoo"):
+    """(command, parser) for every subcommand, nested ones (`zoo ngram fit`) included."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{prefix} {name}", sub
+                yield from _subparsers(sub, f"{prefix} {name}")
+
+
+def test_every_option_with_a_default_says_it_in_its_help():
+    missing = [f"{command} {action.option_strings[0]}" for command, sub in _subparsers(build_parser())
+               for action in sub._actions
+               if action.option_strings and action.default not in (None, False, [], "==SUPPRESS==")
+               and "default" not in (action.help or "")]
+    assert not missing, f"say the default in the help of: {missing}"
+
+
+def test_evaluate_help_names_only_its_own_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--set" not in text and "--dev" not in text
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["tune", "--help"], ["evaluate", "--help"],
+                                  ["train", "bilstm_ner", "--data", "tsv:x", "--epochs", "0"], ["list", "--bogus"]])
+def test_help_and_usage_errors_import_no_tensorflow(args):
+    code = ("import sys\nfrom zoo.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines()[-1] == "[]", result.stderr
+
+
+def test_list_builds_models_only_for_parameter_counts(capsys, monkeypatch):
+    import zoo.registry
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("built a model")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(zoo.registry, "build", no_build)
+        assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "bilstm_ner" in out and "parameters" not in out.splitlines()[0]
+    assert main(["list", "--params"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters" in out.splitlines()[0] and "2,236,809" in out

@@ -181,3 +181,22 @@ def test_classes_must_agree(tmp_path):
     with pytest.raises(DataError, match=r"label 1 is beyond the 1 classes \['0'\]"):
         check_classes(ImageSet(labels=np.array([0, 1], np.int32), class_names=("0", "1"), channels=1,
                                images=np.zeros((2, 1, 1, 1), np.uint8)), ["0"])
+
+
+def test_cli_says_which_stray_files_a_folder_skipped(tmp_path, capsys, monkeypatch):
+    import zoo.tasks.base
+
+    for cls in ("cat", "dog"):
+        for i in range(10):
+            (tmp_path / cls).mkdir(exist_ok=True)
+            (tmp_path / cls / f"{i}.png").write_bytes(png(np.full((8, 8), i, np.uint8)))
+    (tmp_path / "cat" / "notes.txt").write_text("x")
+    (tmp_path / "dog" / "readme.md").write_text("x")
+
+    def stop(*args, **kwargs):
+        raise ZooError("stopped before training")
+
+    monkeypatch.setattr(zoo.tasks.base, "train", stop)
+    assert main(["train", "cnn_classifier", "--data", f"folder:{tmp_path}", "--workdir", str(tmp_path / "w")]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path}: skipped 2 files that are not an image: cat/notes.txt, dog/readme.md")

@@ -204,4 +204,5 @@ def test_training_that_diverges_before_any_good_epoch_exports_nothing(lm_data, t
     with pytest.raises(ZooError, match="diverged.*nothing exported"):
         train_language_model("gru_lm", lm_data, epochs=2, workdir=tmp_path / "w", export_dir=tmp_path / "sm",
                              preset="tiny", learning_rate=float("nan"), clip=None, verbose=0)
-    assert not (tmp_path / "sm").exists()
+    assert not (tmp_path / "sm" / "gru_lm").exists()  # (the export base itself was made by the check before training)
+    assert not (tmp_path / "w" / "trained.json").exists()  # a rerun trains again

@@ -121,7 +121,7 @@ def test_cli_writes_the_files_and_prints_the_command(base, tmp_path, capsys):
     ("stable_syntax", "--stable expects NAME=VERSION"),
     ("canary_name", "is not a model here"),
     ("same_ports", "must differ"),
-    ("batch_size", "max_batch_size must be >= 1"),
+    ("batch_size", "argument --max-batch-size: expected an integer >= 1, got 0"),
 ])
 def test_bad_input_is_one_line_and_exit_2(base, tmp_path, capsys, case, message):
     empty = tmp_path / "empty"
@@ -143,7 +143,11 @@ def test_bad_input_is_one_line_and_exit_2(base, tmp_path, capsys, case, message)
         (base / "tagger").mkdir()
     if "--out" not in args:
         args += ["--out", str(tmp_path / "deploy")]
-    assert main(["serving-config", *args]) == 2
+    try:
+        status = main(["serving-config", *args])
+    except SystemExit as exit_:  # the parser's usage errors
+        status = exit_.code
+    assert status == 2
     err = capsys.readouterr().err
     assert err.startswith("zoo: error: ") and message in err and err.count("\n") == 1
 

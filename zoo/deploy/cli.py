@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from zoo.cli_types import positive_int
+
 
 def add_serving_config_parser(subparsers) -> None:
     """Registers `zoo serving-config` under the `zoo` command's subparsers."""
@@ -28,10 +30,10 @@ def add_serving_config_parser(subparsers) -> None:
                    help="version labelled stable (default: the newest that is not the canary); repeatable")
     p.add_argument("--canary", action="append", default=[], metavar="NAME=VERSION",
                    help="version labelled canary, served beside stable; repeatable")
-    p.add_argument("--max-batch-size", type=int, default=32, help="largest batch the server forms (default 32)")
+    p.add_argument("--max-batch-size", type=positive_int, default=32, help="largest batch the server forms (default 32)")
     p.add_argument("--batch-timeout-micros", type=int, default=1000, help="longest wait to fill a batch (default 1000)")
-    p.add_argument("--batch-threads", type=int, default=4, help="batch threads; set to the server's cores (default 4)")
-    p.add_argument("--max-enqueued-batches", type=int, default=100,
+    p.add_argument("--batch-threads", type=positive_int, default=4, help="batch threads; set to the server's cores (default 4)")
+    p.add_argument("--max-enqueued-batches", type=positive_int, default=100,
                    help="queued batches before requests fail (default 100)")
     p.set_defaults(func=cmd_serving_config)
 

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import argparse
 
+from zoo.cli_types import positive_int
+
 # What `--data` takes, task by task.
 DATA_HELP = ("FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag), or text (plain text, for language "
-             "models; data options via --set level=char|word mode=windows|sentences window=N); .gz files are read as they are")
+             "models); .gz files are read as they are")
 DATA_HELP += ("; sentiment: tweets[/train|dev|test]:POS_CSV,NEG_CSV (NLTK twitter_samples export, fixed 80/10/10 "
               "split, seed 0) or sst2[/train|dev]:TSV (GLUE SST-2; train/dev: the leak-free split of a train file)")
 DATA_HELP += ("; images: mnist:DIR, idx:IMAGES,LABELS, cifar10:DIR or folder:DIR (one subfolder per class)")
 DATA_HELP += ("; siamese: quora:TSV (is_duplicate, question1, question2, id), mrpc:TXT, sick:TXT or stsb:CSV "
-              "pair files (without --dev, 10%% of --data is held out with no question on both sides)")
+              "pair files")
 DATA_HELP += ("; translation: parallel:SRC,TGT (line-aligned files) or tsv-pairs:PATH (source<TAB>target[<TAB>...]); "
-              "captioning: flickr8k:CAPTIONS (captions.txt CSV or Flickr8k.token.txt, images in images/ beside it); "
-              "without --dev, 10%% of the pairs / of the images (with all their captions) are held out")
+              "captioning: flickr8k:CAPTIONS (captions.txt CSV or Flickr8k.token.txt, images in images/ beside it)")
+# What `zoo train` / `zoo tune` add: options that only they have.
+TRAINING_DATA_HELP = (DATA_HELP + "; language models take data options via --set level=char|word mode=windows|sentences "
+                      "window=N; without --dev, pair files hold out 10%% of --data with no question on both sides, "
+                      "translation 10%% of the pairs, captioning 10%% of the images (with all their captions)")
 
 
 def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs) -> None:
@@ -43,7 +48,7 @@ def word_vectors(parser: argparse.ArgumentParser, command: str) -> None:
 
 def max_length(parser: argparse.ArgumentParser) -> None:
     """`--max-length`, shared by NER and translation (`zoo train` and `zoo tune`)."""
-    add_once(parser, "--max-length", type=int, default=250,
+    add_once(parser, "--max-length", type=positive_int, default=250,
              help="NER: training sentences longer than this many tokens are split; translation: training pairs "
                   "with a side longer than this many tokens are dropped (default 250)")
 
@@ -75,9 +80,9 @@ def image(parser: argparse.ArgumentParser, command: str) -> None:
 def language_model(parser: argparse.ArgumentParser, command: str) -> None:
     """Data and training options come through `--set` (see `split_options`); sampling options for `predict`."""
     if command == "predict":
-        parser.add_argument("--steps", type=int, default=200, help="language models: tokens to generate (default 200)")
+        parser.add_argument("--steps", type=positive_int, default=200, help="language models: tokens to generate (default 200)")
         parser.add_argument("--temperature", type=float, default=0.8,
-                            help="language models: sampling temperature, 0 = greedy")
+                            help="language models: sampling temperature, 0 = greedy (default 0.8)")
         parser.add_argument("--top-k", type=int, default=0,
                             help="language models: sample among the k likeliest tokens (0 = all)")
         parser.add_argument("--seed", type=int, help="language models: sampling seed (default: random)")
@@ -93,8 +98,8 @@ def siamese(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--threshold-objective", dest="objective", choices=["accuracy", "f1"], default="accuracy",
                         help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
     if command == "train":
-        parser.add_argument("--members", type=int, default=1,
-                            help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble")
+        parser.add_argument("--members", type=positive_int, default=1,
+                            help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble (default 1)")
 
 
 def seq2seq(parser: argparse.ArgumentParser, command: str) -> None:
@@ -102,7 +107,7 @@ def seq2seq(parser: argparse.ArgumentParser, command: str) -> None:
     if command in ("train", "tune"):
         add_once(parser, "--level", choices=["subword", "word"], default="subword",
                  help="translation, captioning: SentencePiece subwords or words (default subword)")
-        add_once(parser, "--vocab-size", type=int, default=8000,
+        add_once(parser, "--vocab-size", type=positive_int, default=8000,
                  help="translation, captioning: vocabulary size per encoder, specials included (default 8000)")
         add_once(parser, "--model-type", choices=["unigram", "bpe"], default="unigram",
                  help="translation, captioning: the SentencePiece model (default unigram)")
@@ -113,15 +118,15 @@ def seq2seq(parser: argparse.ArgumentParser, command: str) -> None:
         max_length(parser)
         add_once(parser, "--label-smoothing", type=float, default=0.1,
                  help="translation, captioning: label smoothing of the training loss (default 0.1)")
-        add_once(parser, "--beam-width", type=int, default=4,
+        add_once(parser, "--beam-width", type=positive_int, default=4,
                  help="translation, captioning: hypotheses the exported beam search keeps (default 4)")
         add_once(parser, "--alpha", type=float, default=0.6,
                  help="translation, captioning: GNMT length-penalty exponent of the beam search (default 0.6)")
-        add_once(parser, "--max-decode-length", type=int, default=64,
+        add_once(parser, "--max-decode-length", type=positive_int, default=64,
                  help="translation, captioning: most output pieces the export decodes, <EOS> included (default 64)")
-        add_once(parser, "--max-source-length", type=int, default=256,
+        add_once(parser, "--max-source-length", type=positive_int, default=256,
                  help="translation: the export reads at most this many source pieces (default 256)")
-        add_once(parser, "--image-size", type=int, metavar="N",
+        add_once(parser, "--image-size", type=positive_int, metavar="N",
                  help="captioning: resize images to N x N (default: the model's input_shape)")
     if command in ("evaluate", "predict"):
         add_once(parser, "--greedy", action="store_true",

@@ -35,6 +35,7 @@ class Task:
         options: keyword options of `train` beyond the shared ones, with their defaults.
         ensembles: whether `train(members=N)` may train N models and export them together.
         word_vectors: whether the task's data can start the embedding from pretrained vectors.
+        set_options: `--set` keys that `read_data` takes itself (data and training options), not model config.
         picture: the PNG that `evaluate_export` draws into the report folder, if any.
         train_pictures: the PNGs training leaves in the workdir (the command line lists them).
         tuned_pictures: what `zoo tune` says about the best model's pictures ("{workdir}" is filled in).
@@ -48,6 +49,7 @@ class Task:
     options: ClassVar[dict] = {}
     ensembles: ClassVar[bool] = False
     word_vectors: ClassVar[bool] = False
+    set_options: ClassVar[tuple[str, ...]] = ()
     picture: ClassVar[str | None] = None
     train_pictures: ClassVar[tuple[str, ...]] = ("training_curves",)
     tuned_pictures: ClassVar[str | None] = None
@@ -203,14 +205,18 @@ def _options(task: Task, options: dict) -> dict:
     return {**task.options, **options}
 
 
-def check_training(task: Task, *, epochs: int, members: int) -> None:
-    """Checks that must pass before any training starts."""
+def check_training(task: Task, *, epochs: int, members: int, export_dir: str | os.PathLike | None = None) -> None:
+    """Checks that must pass before any training starts (`export_dir`: that an export can be written there)."""
+    from zoo.export import check_export_dir_writable
+
     if epochs < 1:
         raise ZooError(f"epochs must be at least 1: an untrained model is never exported. Received: epochs={epochs}")
     if members < 1:
         raise ZooError(f"members must be at least 1. Received: members={members}")
     if members > 1 and not task.ensembles:
         raise ZooError(f"{task.name!r} models do not train as ensembles. Received: members={members}")
+    if export_dir is not None:
+        check_export_dir_writable(export_dir)
 
 
 def train(
@@ -261,11 +267,13 @@ def train(
     import keras
 
     from zoo.distribute import check_export_float32, fit_model, strategy_scope, with_float32_outputs
+    from zoo.export import ExportError
+    from zoo.training import mark_trained, trained_history
 
     task = get_task(task)
     task.check_model(name)
     options = _options(task, options)
-    check_training(task, epochs=epochs, members=members)
+    check_training(task, epochs=epochs, members=members, export_dir=export_dir)
     task.check_options(data, **options)
     data = _served(data, data_service)
     models, runs, card_config = [], [], None
@@ -279,21 +287,30 @@ def train(
         if jit_compile:
             model.jit_compile = True  # what compile(jit_compile=True) sets, for every task's compile
         member_dir = Path(workdir) / f"member_{member}" if members > 1 else workdir
-        history, cluster = fit_model(strategy, model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir,
-                                     monitor=task.monitor, mode=task.mode, patience=patience, verbose=verbose,
-                                     jit_compile=jit_compile,
-                                     callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
+        run = {"model": name, "config": card_config, "epochs": epochs, "patience": patience, "seed": seed + member,
+               "learning_rate": _describe(learning_rate), "options": options}
+        history, cluster = trained_history(member_dir, model, run), None  # a rerun of a finished run: no training
+        if history is None:
+            history, cluster = fit_model(strategy, model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir,
+                                         monitor=task.monitor, mode=task.mode, patience=patience, verbose=verbose,
+                                         jit_compile=jit_compile,
+                                         callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
         if cluster is not None and not cluster.is_chief:
             print(f"{cluster.task_type} {cluster.task_index}: training done; the chief ({cluster.chief}) exports")
             return None
         task.check_trained(model, **options)
+        mark_trained(member_dir, run, history)  # only a model fit to export is picked up by a rerun
         models.append(model)
         runs.append({"seed": seed + member, "epochs_run": len(history.get("loss", [])), "history": history})
     training = {"epochs_run": runs[0]["epochs_run"], "learning_rate": _describe(learning_rate), "seed": seed,
                 "seconds": round(time.perf_counter() - started, 1), "history": runs[0]["history"],
                 **task.training_card(models, runs, epochs=epochs, **options)}
-    path, report = export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir, seed=seed,
-                                    extra_card={"config": card_config, "training": training}, **options)
+    try:
+        path, report = export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir,
+                                        seed=seed, extra_card={"config": card_config, "training": training}, **options)
+    except ExportError as error:  # the folder went read-only or the disk filled while training: keep the work
+        raise ExportError(f"{error}. The trained weights are kept in {workdir}: run the same command again with "
+                          f"--workdir {workdir} to export them without training again") from error
     check_export_float32(path)
     return path, report
 
@@ -339,12 +356,14 @@ def tune(
     import keras_tuner as kt
 
     from zoo import distributed_tuning
+    from zoo.export import check_export_dir_writable
     from zoo.tuning import run_search
 
     task = get_task(task)
     task.check_model(name)
     options = _options(task, options)
     task.check_options(data, tuning=True, **options)
+    check_export_dir_writable(export_dir)  # before the search, not after it (a failed export: rerun, trials are kept)
     workdir = Path(workdir or ".")
     with distributed_tuning.environment(environment or {}):
         if not distributed_tuning.is_chief():  # the chief runs no trial

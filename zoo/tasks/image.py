@@ -85,18 +85,21 @@ def read_image_data(
     """Reads `FORMAT:PATH` specs; without a dev spec the last images of train are held out.
 
     Returns (train, dev, info) with the source augmentation (see `pipelines.images.AUGMENTATION`)
-    under `info["augmentation"]`.
+    under `info["augmentation"]` and, under `info["notes"]`, what was skipped (stray files in a folder).
     """
     train = read_images(train_spec)
+    notes = [train.skipped_note]
     if dev_spec:
         dev = read_images(dev_spec)
+        notes.append(dev.skipped_note)
     else:
         count = int(len(train) * dev_fraction)
         if not 0 < count < len(train):
             raise DataError(train_spec, None, f"cannot hold out {count} of {len(train)} images; pass a validation spec")
         train, dev = train.hold_out(count)
     info = {"train": train_spec, "val": dev_spec or f"last {len(dev)} images of train",
-            "train_images": len(train), "val_images": len(dev), "augmentation": AUGMENTATION[image_format(train_spec)]}
+            "train_images": len(train), "val_images": len(dev), "augmentation": AUGMENTATION[image_format(train_spec)],
+            "notes": [note for note in notes if note]}
     return train, dev, info
 
 

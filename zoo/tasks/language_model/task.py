@@ -154,6 +154,7 @@ class LanguageModelTask(Task):
     monitor, mode = MONITOR, "min"
     signatures = SIGNATURES
     options = dict(TRAINING_OPTIONS)
+    set_options = (*DATA_OPTIONS, *TRAINING_OPTIONS)
 
     def read_data(self, args, config):
         """`--set` also carries the data options (level, mode, window) and training options (clip, ...)."""

@@ -83,7 +83,7 @@ def read_siamese_data(data_specs: Sequence[str], dev_spec: str | None = None, *,
     Every pair of `data_specs` trains (duplicates as rows, labelled non-duplicates as hard
     negatives); only the duplicates of `extra_specs` join (label 1, or score >= 4). Without
     `dev_spec`, `dev_fraction` of the first data spec is held out with `split_pairs` (no text on
-    both sides).
+    both sides), and `info["dev"]` (also a line of `info["notes"]`) tells how many pairs that was.
     """
     if not data_specs:
         raise DataError(None, None, "expected at least one training data spec, got none")
@@ -96,8 +96,11 @@ def read_siamese_data(data_specs: Sequence[str], dev_spec: str | None = None, *,
     for spec in data_specs[1:]:
         train += read_pairs(spec)
     extra = [p for spec in extra_specs for p in read_pairs(spec) if is_positive(p)]
-    info = {"train": list(data_specs), "extra_positives": list(extra_specs),
-            "dev": dev_spec or f"{dev_fraction:.0%} of {data_specs[0]} held out (split_pairs, seed {seed})"}
+    info = {"train": list(data_specs), "extra_positives": list(extra_specs), "dev": dev_spec}
+    if not dev_spec:  # the real counts: split_pairs keeps whole groups of linked pairs, so dev is near the fraction
+        info["dev"] = (f"{len(dev)} of {len(first)} pairs of {data_specs[0]} held out ({len(dev) / len(first):.1%}; "
+                       f"split_pairs, seed {seed}, no text on both sides)")
+        info["notes"] = [f"dev: {info['dev']}"]
     return train + [p._replace(label=1) for p in extra], dev, info
 
 
