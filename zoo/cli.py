@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import sys
 from pathlib import Path
 
 from zoo import __version__, distribute  # argparse only, so `zoo --help` stays fast
-from zoo.cli_types import Parser, positive_int, utf8_text
+from zoo.cli_types import Parser, config_overrides, positive_int, utf8_text, workdir_of
 from zoo.errors import DataError, ZooError
 from zoo.tasks.arguments import DATA_HELP, TRAINING_DATA_HELP
 
@@ -18,25 +17,6 @@ from zoo.tasks.arguments import DATA_HELP, TRAINING_DATA_HELP
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 EXPORT_HELP = "an export folder (saved_models/NAME/VERSION) or a model folder (its newest version is used)"
-
-def _workdir(args, name: str) -> Path:
-    if args.workdir:
-        return Path(args.workdir)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{name}-{stamp}"
-
-
-def _config_overrides(pairs: list[str]) -> dict:
-    config = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ZooError(f"--set expects KEY=VALUE. Received: {pair!r}")
-        try:
-            config[key] = json.loads(value)
-        except json.JSONDecodeError:
-            config[key] = value
-    return config
 
 
 # ----------------------------------------------------------------------------- commands
@@ -74,7 +54,7 @@ def _data(task, args) -> tuple:
     """(prepared data, model config, task options) from the `zoo train` / `zoo tune` arguments."""
     from zoo.registry import get_spec
 
-    config = _config_overrides(args.set)
+    config = config_overrides(args.set)
     # An unknown preset or key, or a bad value, fails before the data is read.
     get_spec(args.name).config(args.preset, **{k: v for k, v in config.items() if k not in task.set_options})
     data, config, options = task.read_data(args, config)
@@ -99,7 +79,7 @@ def cmd_train(args) -> None:
         raise ZooError(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
                        f"models; {args.name!r} is a {task.name!r} model")
     data, config, options = _data(task, args)
-    workdir = _workdir(args, args.name)
+    workdir = workdir_of(args.workdir, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
     result = train(task, args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
                    preset=args.preset, config=config, learning_rate=args.learning_rate, patience=args.patience,
@@ -117,7 +97,7 @@ def cmd_tune(args) -> None:
     task = _model_task(args, "tune")
     search = distribute.tune_options(args)  # a bad --chief/--worker fails before the data is read
     data, config, options = _data(task, args)
-    workdir = _workdir(args, args.name)
+    workdir = workdir_of(args.workdir, args.name)
     directory = Path(args.directory)
     print(f"tuner state: {directory / args.name} (run the same command again to resume the search)")
     result = tune(task, args.name, data, workdir=workdir, export_dir=args.export_dir, config=config,
@@ -172,7 +152,7 @@ def cmd_rest(args) -> int:
 def cmd_quickstart(args) -> None:
     from zoo.quickstart import quickstart
 
-    quickstart(export_dir=args.export_dir, workdir=_workdir(args, "quickstart"), epochs=args.epochs, seed=args.seed)
+    quickstart(export_dir=args.export_dir, workdir=workdir_of(args.workdir, "quickstart"), epochs=args.epochs, seed=args.seed)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -280,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ngram_parser(sub)
     from zoo.deploy.cli import add_serving_config_parser  # argparse only
+
     add_serving_config_parser(sub)
     return parser
 

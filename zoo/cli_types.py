@@ -6,6 +6,11 @@ Kept apart from `zoo.cli` so that they import nothing heavy and are tested on th
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+from pathlib import Path
+
+from zoo.errors import ZooError
 
 
 def positive_int(text: str) -> int:
@@ -44,3 +49,24 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         command = self.prog.partition(" ")[2]
         self.exit(2, f"zoo: error: {message} (see `zoo{' ' + command if command else ''} --help`)\n")
+
+
+def config_overrides(pairs: list[str] | None) -> dict:
+    """`--set KEY=VALUE` pairs as a config dict; a VALUE that is JSON is parsed (`8`, `[3, 5]`, `true`)."""
+    config = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ZooError(f"--set expects KEY=VALUE. Received: {pair!r}")
+        try:
+            config[key] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key] = value
+    return config
+
+
+def workdir_of(workdir: str | None, name: str) -> Path:
+    """`--workdir`, or a new `runs/NAME-YYYYmmdd-HHMMSS`."""
+    if workdir:
+        return Path(workdir)
+    return Path("runs") / f"{name}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
