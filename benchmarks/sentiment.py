@@ -62,8 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="POS_CSV,NEG_CSV of the NLTK twitter_samples export")
     parser.add_argument("--sst2", type=Path, default=DATASETS / "sst2/train.tsv.gz", help="GLUE SST-2 train.tsv(.gz)")
     parser.add_argument("--sst2-official-dev", type=Path, help="GLUE SST-2 dev.tsv, scored when given")
-    parser.add_argument("--word-vectors", type=Path,
-                        help="SST-2 models start from these pretrained vectors (GloVe/word2vec text; embedding_dim "
+    parser.add_argument("--word-vectors", metavar="PATH|NAME",
+                        help="SST-2 models start from these pretrained vectors (GloVe/word2vec text, or glove-6b-50d "
+                             "from the `glove` extra; embedding_dim "
                              "becomes theirs); results go to sentiment_word_vectors.json/.md")
     parser.add_argument("--vectors-vocab", type=int, default=100000,
                         help="with --word-vectors: the file's first N words join the vocabulary (default 100000)")

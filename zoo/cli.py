@@ -530,9 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clipnorm", type=float, default=5.0, help="NER: gradient clipping by global norm (default 5)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping")
     _add_siamese_options(p)
-    p.add_argument("--word-vectors", metavar="PATH",
+    p.add_argument("--word-vectors", metavar="PATH|NAME",
                    help="NER, sentiment: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
-                        "text format, .gz ok; embedding_dim becomes theirs)")
+                        "text format, .gz ok; or glove-6b-50d from the `glove` extra; embedding_dim becomes theirs)")
     p.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
                    help="NER, sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
     p.add_argument("--freeze-embeddings", action="store_true",
