@@ -127,7 +127,8 @@ def _ner_data(args):
     train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
     return prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
                             seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
-                            max_length=args.max_length, info=info, **_vector_options(args))
+                            max_length=args.max_length, info=info, singleton_unk=args.singleton_unk,
+                            word_dropout=args.word_dropout, **_vector_options(args))
 
 
 def _train_ner(args) -> None:
@@ -481,6 +482,10 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="NER: tags the model learns (outputs are always IOB2; default iob2)")
     parser.add_argument("--max-length", type=int, default=250,
                         help="NER: training sentences longer than this many tokens are split (default 250)")
+    parser.add_argument("--singleton-unk", type=float, default=0.0, metavar="P",
+                        help="NER: training shows words seen once as <UNK> with probability P (Lample et al.: 0.5)")
+    parser.add_argument("--word-dropout", type=float, default=0.0, metavar="P",
+                        help="NER: training shows every other word as <UNK> with probability P (default 0)")
     parser.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
     parser.add_argument("--min-count", type=int, default=1, help="drop words seen fewer times from the vocabulary")
     parser.add_argument("--max-vocab", type=int, help="cap on the vocabulary size, <PAD> and <UNK> included")
