@@ -2,6 +2,12 @@
 
     .venv/bin/python -m benchmarks.ner_quality --dataset conll2003 --seeds 0 1 2
     .venv/bin/python -m benchmarks.ner_quality --dataset gmb --seeds 0 1 2
+    .venv/bin/python -m benchmarks.ner_quality --dataset conll2003 --seeds 0 1 2 --epochs 15 --patience 3 \\
+        --word-vectors glove-6b-50d --vectors-vocab 100000 --singleton-unk 0.5 --name glove_unk
+
+`--word-vectors` starts the word embedding from pretrained vectors (a file, or `glove-6b-50d` from
+the `glove` extra), `--singleton-unk P` shows training words seen once as `<UNK>` with
+probability P, `--word-dropout P` every other word; `--name` keeps variants in separate files.
 
 - conll2003: train on `eng.train`, choose everything (early stopping included) on `eng.testa`;
   the official test file is held out and scored independently with `zoo evaluate`.
@@ -9,8 +15,8 @@
   stopping), last 10% test (reported).
 
 F1 is seqeval's strict IOB2 entity-level micro F1 (not conlleval's lenient chunking). Writes
-`results/ner_<dataset>.json` and `.md`. Each run is one `zoo.tasks.ner.train_ner` call, exported
-and scored through the exported graph.
+`results/ner_<dataset>[_<name>].json` and `.md`, with each run's dev F1 per epoch. Each run is one
+`zoo.tasks.ner.train_ner` call, exported and scored through the exported graph.
 """
 
 from __future__ import annotations
