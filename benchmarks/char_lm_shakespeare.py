@@ -154,7 +154,7 @@ def pilot(args, data, learning_rate: float, per_step: float) -> dict:
     model = fresh_model(args, data, cosine(learning_rate, steps))
     started = time.perf_counter()
     model.fit(data.train_ds.repeat().take(steps), epochs=1, verbose=0, callbacks=[TimeBudget(args.pilot_minutes * 60)])
-    val_loss = model.evaluate(data.val_ds, verbose=0)[0]
+    val_loss = model.evaluate(data.dev_ds, verbose=0)[0]
     return {"learning_rate": learning_rate, "val_loss": float(val_loss), "steps": steps,
             "minutes": round((time.perf_counter() - started) / 60, 2)}
 
@@ -224,7 +224,7 @@ def select_and_train(args, data) -> tuple[object, dict]:
     timer = TimeBudget(budget)
     model = fresh_model(args, data, cosine(peak, epochs * steps_per_epoch))
     started = time.perf_counter()
-    history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=args.workdir, patience=epochs,
+    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=args.workdir, patience=epochs,
                   extra_callbacks=[timer], verbose=2)
     run = {"pilots": pilots, "chosen_learning_rate": peak, "seconds_per_step": round(per_step, 3),
            "selection_minutes": round(selection_minutes, 1), "planned_epochs": epochs,

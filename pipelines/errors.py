@@ -22,3 +22,15 @@ class DataError(ValueError):
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {message}")
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters, for error messages that quote a line or a row of input.
+
+    A quoted line must not flood the terminal (a 1 MB line is one line too), so the rest is
+    replaced by a count: `shown("x" * 100, 10)` is `'xxxxxxxxx... (92 more characters)`.
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"

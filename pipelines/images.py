@@ -21,6 +21,7 @@ from pipelines.readers.cifar import read_cifar10
 from pipelines.readers.idx import read_idx_images, read_mnist
 from pipelines.readers.image_folder import read_image_folder
 from pipelines.readers.image_set import CONVERTIBLE_CHANNELS, ImageSet
+from pipelines.readers.spec import parse_spec
 
 IMAGE_FORMATS = {
     "mnist": lambda path: read_mnist(path, split="train"),
@@ -49,11 +50,7 @@ def read_images(spec: str) -> ImageSet:
 
 def image_format(spec: str) -> str:
     """The FORMAT of a `"FORMAT:PATH"` spec, checked against `IMAGE_FORMATS`."""
-    name, colon, path = spec.partition(":")
-    if not colon or not path or name not in IMAGE_FORMATS:
-        known = ", ".join(repr(n) for n in IMAGE_FORMATS)
-        raise DataError(None, None, f"expected an image data spec 'FORMAT:PATH' with FORMAT one of {known}, got {spec!r}")
-    return name
+    return parse_spec(spec, IMAGE_FORMATS, noun="an image data spec", format_noun=None)[0]
 
 
 def _two_paths(paths: str) -> list[str]:

@@ -146,11 +146,13 @@ def sentence_dataset(
     dataset = dataset.map(lambda x, y: (tf.ensure_shape(x, [None]), tf.ensure_shape(y, [None]))).cache()
     if shuffle:
         dataset = dataset.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    lengths = [len(x) for x, _ in pairs]
     dataset = bucket_by_length(
         dataset,
         length_fn=lambda x, _: tf.shape(x)[0],
-        boundaries=quantile_boundaries([len(x) for x, _ in pairs], num_buckets),
+        boundaries=quantile_boundaries(lengths, num_buckets),
         batch_size=batch_size,
         padding_values=(0, TARGET_PAD_ID),
+        lengths=lengths,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -153,6 +153,7 @@ def ner_dataset(
         boundaries=boundaries,
         batch_size=batch_size,
         padding_values=({k: 0 for k in inputs}, TAG_PAD_ID),
+        lengths=lengths,
     )
     if list(inputs) == ["token_ids"]:
         dataset = dataset.map(lambda x, y: (x["token_ids"], y))

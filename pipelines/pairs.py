@@ -23,6 +23,7 @@ from pipelines.readers.mrpc import read_mrpc
 from pipelines.readers.pair import Pair
 from pipelines.readers.quora_tsv import read_quora_tsv
 from pipelines.readers.sick import read_sick
+from pipelines.readers.spec import parse_spec
 from pipelines.readers.stsb import read_stsb
 from pipelines.text import lowercase, normalize, tokenize
 from pipelines.vocab import UNK, Vocabulary, build_vocabulary
@@ -39,12 +40,7 @@ MIN_SCORE = 4.0
 
 def read_pairs(spec: str) -> list[Pair]:
     """Reads `"FORMAT:PATH"` with FORMAT a key of `PAIR_FORMATS`, e.g. `"quora:dev.tsv.gz"`."""
-    known = ", ".join(repr(name) for name in PAIR_FORMATS)
-    name, colon, path = spec.partition(":")
-    if not colon or not path:
-        raise DataError(None, None, f"expected a pair-data spec 'FORMAT:PATH' with FORMAT one of {known}, got {spec!r}")
-    if name not in PAIR_FORMATS:
-        raise DataError(None, None, f"expected a pair format in {spec!r} among {known}, got {name!r}")
+    name, _, path = parse_spec(spec, PAIR_FORMATS, noun="a pair-data spec", format_noun="a pair format")
     return PAIR_FORMATS[name](path)
 
 
@@ -94,10 +90,15 @@ def duplicate_groups(pairs: Iterable[Pair], min_score: float = MIN_SCORE) -> Uni
 
 
 def split_pairs(pairs: Sequence[Pair], *, dev_fraction: float = 0.2, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
-    """A train / dev split in which no text is on both sides.
+    """A train / dev split in which no text is on both sides, with dev holding `dev_fraction` of the pairs.
 
     Pairs that share a text (through any pair, duplicate or not, transitively) form a component;
-    components are shuffled with `seed` and assigned to dev until it holds `dev_fraction` of the pairs.
+    components are shuffled with `seed` and each joins dev while it fits, so one large component
+    cannot swell dev far beyond the fraction (60 pairs at 10%: 6 in dev, not 52). Dev may miss
+    `round(len(pairs) * dev_fraction)` pairs by 10% of that (at least 1 pair).
+
+    Raises:
+        DataError: the components are too large (or the pairs too few) to hold out `dev_fraction`.
     """
     if not 0 < dev_fraction < 1:
         raise ValueError(f"dev_fraction must be between 0 and 1. Received: dev_fraction={dev_fraction}")
@@ -109,13 +110,19 @@ def split_pairs(pairs: Sequence[Pair], *, dev_fraction: float = 0.2, seed: int =
         components.setdefault(linked.find(pair.text_a), []).append(i)
     order = list(components.values())
     np.random.default_rng(seed).shuffle(order)
-    target, dev = round(len(pairs) * dev_fraction), set()
+    target = round(len(pairs) * dev_fraction)
+    slack = max(1, round(target * 0.1))
+    dev: set[int] = set()
     for members in order:
         if len(dev) >= target:
             break
-        dev.update(members)
-    if not dev or len(dev) == len(pairs):
-        raise DataError(None, None, f"expected enough pairs to hold out {dev_fraction:.0%} for dev, got {len(pairs)}")
+        if len(dev) + len(members) <= target + slack:
+            dev.update(members)
+    if not dev or abs(len(dev) - target) > slack or len(dev) == len(pairs):
+        largest = max(len(members) for members in order) if order else 0
+        raise DataError(None, None, f"cannot hold out {dev_fraction:.0%} of {len(pairs)} pairs ({target}) for dev "
+                                    f"without a text on both sides: pairs sharing texts form {len(order)} groups, "
+                                    f"the largest of {largest} pairs; give dev pairs of their own (--dev)")
     return [p for i, p in enumerate(pairs) if i not in dev], [p for i, p in enumerate(pairs) if i in dev]
 
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from pipelines.batching import bucket_by_length, quantile_boundaries
 from pipelines.errors import DataError
+from pipelines.readers.spec import parse_spec
 from pipelines.readers.sst2_tsv import read_sst2_tsv
 from pipelines.readers.tweets_csv import read_tweets_csv
 from pipelines.vocab import Vocabulary, build_vocabulary
@@ -213,8 +214,7 @@ SPLITS = {"tweets": ("train", "dev", "test"), "sst2": ("train", "dev")}
 
 def split_data(data: LabelledTexts, name: str, split: str) -> LabelledTexts:
     """One split of a format's files: tweets 80/10/10, SST-2 leak-free; both fixed by seed `SPLIT_SEED`."""
-    if split not in SPLITS[name]:
-        raise DataError(None, None, f"expected a split of {name!r} among {list(SPLITS[name])}, got {split!r}")
+    _check_split(name, split)
     if name == "tweets":
         parts = dict(zip(SPLITS[name], fixed_split(len(data), seed=SPLIT_SEED)))
     else:
@@ -222,22 +222,16 @@ def split_data(data: LabelledTexts, name: str, split: str) -> LabelledTexts:
     return data.take(parts[split], f"{name}/{split}:{data.source}")
 
 
-def parse_spec(spec: str) -> tuple[str, str | None, str]:
-    """`"FORMAT[/SPLIT]:PATHS"` -> (format, split or None, paths); only the first colon splits."""
-    known = ", ".join(repr(name) for name in FORMATS)
-    head, colon, paths = spec.partition(":")
-    name, slash, split = head.partition("/")
-    if not colon or not paths:
-        raise DataError(None, None,
-                        f"expected a data spec 'FORMAT[/SPLIT]:PATHS' with FORMAT one of {known}, got {spec!r}")
-    if name not in FORMATS:
-        raise DataError(None, None, f"expected a format in {spec!r} among {known}, got {name!r}")
-    return name, (split if slash else None), paths
+def _check_split(name: str, split: str) -> None:
+    if split not in SPLITS[name]:
+        raise DataError(None, None, f"expected a split of {name!r} among {list(SPLITS[name])}, got {split!r}")
 
 
 def read_sentiment(spec: str) -> LabelledTexts:
     """Reads `FORMAT[/SPLIT]:PATHS` (see the module docstring), e.g. `tweets/test:pos.csv.gz,neg.csv.gz`."""
-    name, split, paths = parse_spec(spec)
+    name, split, paths = parse_spec(spec, FORMATS, splits=True)
+    if split is not None:
+        _check_split(name, split)  # before reading what may be large files
     data = FORMATS[name](paths)
     return data if split is None else split_data(data, name, split)
 
@@ -268,12 +262,13 @@ def sentiment_dataset(
     if not len(data):
         raise DataError(data.source or None, None, "no texts to build a dataset from")
     ids = token_ids(tf.constant(data.texts, dtype=tf.string), vocab.table())
-    boundaries = quantile_boundaries(ids.row_lengths().numpy(), num_buckets)
+    lengths = ids.row_lengths().numpy()
+    boundaries = quantile_boundaries(lengths, num_buckets)
     dataset = tf.data.Dataset.from_tensor_slices((ids, tf.constant(data.labels, dtype=tf.int32)))
     # Slices of a ragged tensor come out ragged; padded batching wants plain tensors.
     dataset = dataset.map(lambda x, y: (tf.ensure_shape(x, [None]), y)).cache()
     if shuffle:
         dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
     dataset = bucket_by_length(dataset, length_fn=lambda x, _: tf.shape(x)[0], boundaries=boundaries,
-                               batch_size=batch_size, padding_values=(0, 0))
+                               batch_size=batch_size, padding_values=(0, 0), lengths=lengths)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -15,6 +15,8 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 
+from pipelines.errors import shown
+
 TAG_PATTERN = re.compile(r"O|[BIES]-\S+")
 SCHEMES = ("iob1", "iob2", "iobes")
 
@@ -42,7 +44,7 @@ def check_tag(tag: str) -> None:
     """Raises `ValueError` unless `tag` is `O` or `{B,I,E,S}-TYPE` with a non-empty TYPE."""
     if not (isinstance(tag, str) and _is_tag(tag)):
         raise ValueError(
-            f"expected a tag 'O' or B-/I-/E-/S- followed by a type (e.g. 'B-PER'), got {tag!r}"
+            f"expected a tag 'O' or B-/I-/E-/S- followed by a type (e.g. 'B-PER'), got {shown(tag)}"
         )
 
 

@@ -24,7 +24,7 @@ from typing import Iterable
 
 import numpy as np
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 from pipelines.vocab import PAD, UNK, Vocabulary
 
@@ -85,7 +85,7 @@ def read_word_vectors(path: str | os.PathLike, words: Iterable[str] = (), *, fir
         if dim is None:
             dim = len(parts) - 1
             if dim < 1:
-                raise DataError(path, line_number, f"expected a word followed by its vector's numbers, got {line[:80]!r}")
+                raise DataError(path, line_number, f"expected a word followed by its vector's numbers, got {shown(line)}")
         if len(parts) != dim + 1:
             raise DataError(path, line_number, f"expected a word and {dim} numbers (as on the first row), "
                                                f"got {len(parts) - 1} values")

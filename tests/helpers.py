@@ -7,6 +7,7 @@ import struct
 import numpy as np
 
 import zoo
+from zoo.tasks import get_task
 
 SONNET = ("Shall I compare thee to a summer's day?\nThou art more lovely and more temperate:\n"
           "Rough winds do shake the darling buds of May,\nAnd summer's lease hath all too short a date;\n") * 3
@@ -119,20 +120,11 @@ def check_registered_model(name: str, tmp_path) -> None:
     restored = keras.saving.load_model(tmp_path / f"{name}.keras")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(inputs)), eager, rtol=1e-5, atol=1e-6)
 
-    compile_fn = task_compile(spec.task)
-    compile_fn(model, learning_rate=0.1)
+    get_task(spec.task).compile(model, learning_rate=0.1)
     before = [w.copy() for w in model.get_weights()]
     labels = np.zeros(eager.shape[:-1], dtype="int32")
     model.train_on_batch(inputs, labels)
     assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
-
-
-def task_compile(task: str):
-    from zoo.tasks import image, language_model, ner, sentiment, siamese
-
-    return {"ner": ner.compile_tagger, "image": image.compile_classifier,
-            "language_model": language_model.compile_language_model,
-            "sentiment": sentiment.compile_sentiment, "siamese": siamese.compile_siamese}[task]
 
 
 def run_without_zoo(script: str, cwd) -> dict:
@@ -148,3 +140,131 @@ def run_without_zoo(script: str, cwd) -> dict:
                             timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_text(tmp_path, name: str, text: str, *, compress: bool = False) -> str:
+    """`text` as UTF-8 in `tmp_path / name`, gzipped with `compress`; returns the path as a string."""
+    import gzip
+
+    path = tmp_path / name
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return str(path)
+
+
+def _plain(value):
+    """Numpy / nested-list outputs as plain Python, strings decoded."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _assert_same(name: str, expected, received) -> None:
+    expected, received = _plain(expected), _plain(received)
+    flat = np.array(expected, dtype=object).ravel()
+    if flat.size and all(isinstance(v, (int, float, bool)) for v in flat):
+        np.testing.assert_allclose(np.array(received, dtype=float), np.array(expected, dtype=float), rtol=1e-5,
+                                   atol=1e-5, err_msg=name)
+    else:
+        assert received == expected, name
+
+
+def check_export(export, calls: dict[str, dict]) -> dict:
+    """The same checks for every task's export (the helper each task's export test calls).
+
+    1. Its graphs hold only ops TF Serving links (`check_serving_ops`).
+    2. Each signature in `calls` (signature name -> inputs: name -> list or scalar) gives the same
+       outputs in a fresh process that cannot import `zoo` as in this one.
+    3. The same request through the REST predict contract (`rest_predict`, columnar `inputs`; bytes
+       as `{"b64": ...}`) gives the same outputs again.
+
+    Returns:
+        signature name -> its in-process outputs (numpy), for the caller's task-specific assertions.
+    """
+    import base64
+    import textwrap
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    from zoo.serving import check_serving_ops, load, rest_predict
+
+    check_serving_ops(export)
+    loaded = load(export)
+    local = {}
+    for name, inputs in calls.items():
+        outputs = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        local[name] = {k: v.numpy() for k, v in outputs.items()}
+    script = textwrap.dedent(f"""
+        import json, sys
+        import tensorflow as tf, tensorflow_text  # noqa: F401
+        def plain(v):
+            return [plain(x) for x in v] if isinstance(v, list) else v.decode("utf-8") if isinstance(v, bytes) else v
+        loaded = tf.saved_model.load({str(export)!r})
+        out = {{}}
+        for name, inputs in {calls!r}.items():
+            result = loaded.signatures[name](**{{k: tf.constant(v) for k, v in inputs.items()}})
+            out[name] = {{k: plain(v.numpy().tolist()) for k, v in result.items()}}
+        print(json.dumps({{"outputs": out, "zoo_imported": "zoo" in sys.modules}}))
+    """)
+    fresh = run_without_zoo(script, Path(export).parent)
+    assert fresh["zoo_imported"] is False
+
+    def rest_value(value):
+        if isinstance(value, list):
+            return [rest_value(v) for v in value]
+        return {"b64": base64.b64encode(value).decode("ascii")} if isinstance(value, bytes) else value
+
+    for name, inputs in calls.items():
+        for key, value in local[name].items():
+            _assert_same(f"{name}/{key} (fresh process)", value, fresh["outputs"][name][key])
+        response = rest_predict(loaded, {"signature_name": name, "inputs": {k: rest_value(v) for k, v in inputs.items()}})
+        assert "error" not in response, response
+        outputs = response["outputs"] if len(local[name]) > 1 else {next(iter(local[name])): response["outputs"]}
+        for key, value in local[name].items():
+            if not key.endswith("_bytes"):
+                _assert_same(f"{name}/{key} (REST)", value, outputs[key])
+    return local
+
+
+def check_layer(layer, inputs: np.ndarray, *, expected_shape: tuple, tmp_path, loss="mse", labels=None) -> np.ndarray:
+    """The same checks for every custom layer (after keras-hub's `run_layer_test`).
+
+    1. Config round trip: `from_config(get_config())` gives the same JSON config.
+    2. Symbolic call (a functional model) and eager call agree, with output shape `expected_shape`.
+    3. One training step with `loss` (against `labels`, zeros by default) changes its trainable weights.
+    4. SavedModel round trip: the model exported with `Model.export` and reloaded with TensorFlow alone
+       serves the same outputs.
+
+    Returns:
+        the eager output.
+    """
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    config = layer.get_config()
+    assert json.loads(json.dumps(config)) == config
+    assert type(layer).from_config(config).get_config() == config
+
+    x = keras.Input(shape=(None,) * (inputs.ndim - 2) + inputs.shape[-1:] if inputs.ndim > 2 else inputs.shape[1:],
+                    dtype=str(inputs.dtype))
+    model = keras.Model(x, layer(x))
+    eager = keras.ops.convert_to_numpy(layer(inputs))
+    assert eager.shape == tuple(expected_shape), (eager.shape, expected_shape)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(inputs)), eager, rtol=1e-5, atol=1e-6)
+
+    if layer.trainable_weights:
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+        before = [w.copy() for w in layer.get_weights()]
+        model.train_on_batch(inputs, np.zeros(eager.shape, "float32") if labels is None else labels)
+        assert any(not np.allclose(a, b) for a, b in zip(before, layer.get_weights())), "no weight changed"
+
+    model.export(str(tmp_path / "saved_model"), verbose=False)
+    reloaded = tf.saved_model.load(str(tmp_path / "saved_model"))  # kept: its variables die with it
+    trained = keras.ops.convert_to_numpy(model(inputs))
+    np.testing.assert_allclose(reloaded.serve(tf.constant(inputs)).numpy(), trained, rtol=1e-5, atol=1e-6)
+    return eager

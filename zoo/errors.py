@@ -7,4 +7,8 @@ class ZooError(Exception):
     """A problem the user can fix (a bad name, path or option), reported without a traceback."""
 
 
-__all__ = ["DataError", "ZooError"]
+class ConfigError(ZooError, ValueError):
+    """A model config the model cannot take: an unknown key or preset, a value of the wrong type or range."""
+
+
+__all__ = ["ConfigError", "DataError", "ZooError"]

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import errno
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 from zoo.errors import ZooError
 
 MODEL_CARD = "model_card.json"
+STAGING_PREFIX = ".tmp-"
+# A staging folder untouched this long belongs to no running export, whoever made it.
+STALE_AFTER_S = 24 * 3600
+
+
+# What a folder or disk that cannot take an export answers (other OSErrors are bugs, raised as they are).
+_FOLDER_REFUSES = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOTDIR, errno.EEXIST}
+
+
+class ExportError(ZooError):
+    """The export folder cannot take the export (not writable, disk full); nothing was published."""
 
 
 def versions(model_dir: str | os.PathLike) -> list[int]:
@@ -36,11 +52,19 @@ def export_versioned(
     `write(path)` fills a temporary folder beside the versions (its name is not an integer, so
     TF Serving ignores it); the model card and a short README are added, and the folder is then
     renamed to the next free version in one step. An interrupted export leaves at most a
-    `.tmp-*` folder behind, never a half-written version.
+    `.tmp-*` folder behind, never a half-written version, and the next export removes it
+    (`clean_stale_staging`).
+
+    Raises:
+        ExportError: the folder cannot be written or the disk is full (nothing is published).
     """
     model_dir = Path(base_dir) / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".tmp-", dir=model_dir)
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        clean_stale_staging(model_dir)
+        staging = tempfile.mkdtemp(prefix=_staging_prefix(), dir=model_dir)
+    except OSError as error:
+        raise _export_error(model_dir, error) from error
     # mkdtemp makes the folder private (0700); a version must be readable by a server that runs
     # as another user, as the TF Serving container does.
     umask = os.umask(0)
@@ -61,9 +85,62 @@ def export_versioned(
             os.rename(staging, target)
             _update_card_version(target, version)
             return target
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError) and error.errno in _FOLDER_REFUSES:
+            raise _export_error(model_dir, error) from error
         raise
+
+
+def export_serving_module(
+    module,
+    signatures: Mapping[str, Callable],
+    card: dict,
+    *,
+    base_dir: str | os.PathLike,
+    name: str,
+    models: Sequence = (),
+) -> Path:
+    """Saves a serving `tf.Module` with its signatures as the next version of `base_dir/name`.
+
+    Every task exports through here: the SavedModel is written into the staging folder of
+    `export_versioned`, its ops are checked against what TF Serving can run (`check_serving_ops`),
+    and `card` (which names the task and describes the signatures) is written beside it.
+
+    Args:
+        module: the serving graph (a `tf.Module` holding the trained model(s) and its tables).
+        signatures: signature name -> `tf.function` of `module` (one with `serving_default`).
+        card: model-card entries.
+        base_dir, name: the export is the next version of `base_dir/name`.
+        models: Keras models whose recurrent layers are traced with the generic kernels while saving
+            (needed where a signature calls the full layers, not only their cells).
+    """
+    import tensorflow as tf
+
+    from zoo.serving import check_serving_ops
+
+    def write(path: str) -> None:
+        with contextlib.ExitStack() as stack:
+            for model in models:
+                stack.enter_context(generic_rnn_kernels(model))
+            tf.saved_model.save(module, path, signatures=dict(signatures))
+        check_serving_ops(path)
+
+    return export_versioned(write, base_dir, name, card=card)
+
+
+@contextlib.contextmanager
+def generic_rnn_kernels(model):
+    """Traces a Keras model's recurrent layers with the generic kernels: cuDNN-only ops do not run on CPU servers."""
+    layers = [layer for layer in model._flatten_layers(include_self=False) if hasattr(layer, "use_cudnn")]
+    saved = [layer.use_cudnn for layer in layers]
+    for layer in layers:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.use_cudnn = value
 
 
 def _update_card_version(target: Path, version: int) -> None:
@@ -79,7 +156,10 @@ def read_card(export_dir: str | os.PathLike) -> dict:
     path = Path(export_dir) / MODEL_CARD
     if not path.exists():
         raise ZooError(f"{export_dir}: not a zoo export (no {MODEL_CARD}); expected a folder like saved_models/NAME/VERSION")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ZooError(f"{path}: not a readable model card ({error}); the export is damaged, export it again") from None
 
 
 def resolve_export(path: str | os.PathLike) -> Path:
@@ -129,3 +209,81 @@ def card_readme(card: dict) -> str:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_export_dir_writable(path: str | os.PathLike, *, need_bytes: int = 0) -> Path:
+    """Makes sure an export can be written under `path` before hours of training; returns it.
+
+    The folder is created if need be and a small file is written and removed in it. `need_bytes`
+    is the free space the export needs (e.g. twice the model's weights); 0 skips that check.
+
+    Raises:
+        ExportError: naming the folder and why (not a folder, no permission, disk full).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=STAGING_PREFIX + "write-check-") as probe:
+            probe.write(b"zoo")
+            probe.flush()
+            os.fsync(probe.fileno())
+        free = shutil.disk_usage(path).free
+    except OSError as error:
+        raise _export_error(path, error) from error
+    if free < need_bytes:
+        raise ExportError(f"{path}: cannot write the export there: {free / 1e6:.1f} MB free, the export needs about "
+                          f"{need_bytes / 1e6:.1f} MB; free some space or pass another --export-dir")
+    return path
+
+
+def _export_error(path: Path, error: OSError) -> ExportError:
+    reason = error.strerror or str(error)
+    hint = "free some space" if error.errno in (errno.ENOSPC, errno.EDQUOT) else "fix its permissions"
+    return ExportError(f"{path}: cannot write the export there ({reason}); {hint} or pass another --export-dir")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
+def _staging_prefix() -> str:
+    """`.tmp-HOST-PID-`: whose export a staging folder is, so a later export can tell if it still runs."""
+    return f"{STAGING_PREFIX}{_host()}-{os.getpid()}-"
+
+
+def clean_stale_staging(model_dir: str | os.PathLike, *, now: float | None = None) -> list[Path]:
+    """Removes the `.tmp-*` folders of exports that no longer run, and returns them.
+
+    A folder is stale when its process (named in it by `_staging_prefix`) is gone from this host, or
+    when nothing has touched it for `STALE_AFTER_S` (another host's, or an older zoo's unnamed one).
+    A running export's folder is left alone.
+    """
+    now = time.time() if now is None else now
+    model_dir = Path(model_dir)
+    removed = []
+    for path in sorted(model_dir.glob(STAGING_PREFIX + "*")) if model_dir.is_dir() else []:
+        try:
+            old = now - path.stat().st_mtime > STALE_AFTER_S
+        except FileNotFoundError:  # another export just renamed or removed it
+            continue
+        if old or _owner_is_gone(path.name):
+            try:
+                (shutil.rmtree if path.is_dir() else os.remove)(path)
+            except OSError:  # not ours to remove, or gone already: the export goes on beside it
+                continue
+            removed.append(path)
+    return removed
+
+
+def _owner_is_gone(name: str) -> bool:
+    """True when `name` is `.tmp-HOST-PID-...` of this host and process PID no longer exists."""
+    match = re.fullmatch(re.escape(STAGING_PREFIX + _host()) + r"-(\d+)-.*", name)
+    if not match:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False

@@ -100,3 +100,8 @@ def check_no_vectors_for_search(embeddings: np.ndarray | None) -> None:
     if embeddings is not None:
         raise ZooError("`zoo tune` searches embedding_dim, so it cannot start from pretrained word vectors; "
                        "train with --word-vectors instead")
+
+
+def vector_options(args) -> dict:
+    """`--word-vectors` and `--vectors-vocab` (only `zoo train` has them) as data-preparation arguments."""
+    return {"word_vectors": getattr(args, "word_vectors", None), "vectors_vocab": getattr(args, "vectors_vocab", 0)}

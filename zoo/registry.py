@@ -8,6 +8,9 @@ from typing import Any, Callable, Mapping
 
 import keras
 
+from zoo.config_check import check_keys, check_preset, check_values
+from zoo.errors import ConfigError
+
 Builder = Callable[..., keras.Model]
 SearchSpace = Callable[[Any], dict]
 
@@ -40,22 +43,19 @@ class ModelSpec:
     description: str = ""
 
     def config(self, preset: str | None = None, **overrides) -> dict:
-        """The full config: defaults, then a preset, then overrides. Unknown keys raise."""
+        """The full config: defaults, then a preset, then overrides.
+
+        Raises:
+            ConfigError: an unknown preset or key, or a value of the wrong type or range
+                (see `zoo.config_check`), named with what is allowed.
+        """
         config = dict(self.defaults)
         if preset is not None:
-            if preset not in self.presets:
-                raise ValueError(
-                    f"Unknown preset for {self.name!r}. Received: preset={preset!r}; "
-                    f"allowed: {sorted(self.presets)}"
-                )
+            check_preset(self.name, preset, self.presets)
             config.update(self.presets[preset])
         config.update(overrides)
-        unknown = sorted(set(config) - set(self.defaults) - set(self.required))
-        if unknown:
-            raise ValueError(
-                f"Unknown config keys for {self.name!r}: {unknown}; "
-                f"allowed: {sorted(set(self.defaults) | set(self.required))}"
-            )
+        check_keys(self.name, config, set(self.defaults) | set(self.required))
+        check_values(self.name, config, self.defaults)
         return config
 
 
@@ -148,9 +148,45 @@ def build(name: str, *, preset: str | None = None, **config) -> keras.Model:
     missing = [key for key in spec.required if key not in full]
     if missing:
         raise ValueError(f"Model {name!r} needs {missing}; they depend on the data and have no default.")
-    return spec.builder(**full)
+    try:
+        return spec.builder(**full)
+    except (TypeError, ValueError) as error:
+        # The builder's own checks (choices such as cell="gru") and Keras's: a user error, told in one line.
+        raise ConfigError(str(error)) from error
 
 
 def _load_builtin_models() -> None:
     # Importing the package registers every built-in model exactly once.
     import zoo.models  # noqa: F401
+
+
+def models_table() -> str:
+    """`zoo list`: every registered model with its task and parameter count."""
+    lines = [f"{'name':<20}{'task':<16}{'parameters':>12}  description"]
+    for name in list_models():
+        spec = get_spec(name)
+        model = build(name, **spec.example_sizes)
+        lines.append(f"{name:<20}{spec.task:<16}{model.count_params():>12,}  {spec.description}")
+    lines.append("(parameters: default config with the example sizes that `zoo info NAME` shows)")
+    return "\n".join(lines)
+
+
+def describe_model(name: str, *, preset: str | None = None) -> str:
+    """`zoo info`: a model's spec, its config (defaults or a preset) and the output shape of every layer."""
+    import json
+
+    spec = get_spec(name)
+    config = spec.config(preset, **spec.example_sizes)
+    lines = [f"name:        {spec.name}", f"task:        {spec.task}", f"inputs:      {', '.join(spec.inputs)}",
+             f"description: {spec.description}",
+             f"required:    {', '.join(spec.required)} (set from the data; example values: {spec.example_sizes})",
+             f"presets:     {json.dumps(spec.presets)}",
+             f"search space: {'yes (zoo tune ' + spec.name + ')' if spec.search_space else 'none'}",
+             f"config{' (preset ' + preset + ')' if preset else ' (defaults)'}:\n{json.dumps(config, indent=2)}"]
+    model = build(spec.name, **config)
+    lines.append(f"\n{'layer':<32}{'type':<22}{'output shape':<28}{'params':>10}")
+    for layer in model.layers:
+        shape = getattr(getattr(layer, "output", None), "shape", "?")
+        lines.append(f"{layer.name:<32}{type(layer).__name__:<22}{str(shape):<28}{layer.count_params():>10,}")
+    lines.append(f"total parameters: {model.count_params():,}")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ from zoo.errors import ZooError
 # Ops the exported graphs may contain: TensorFlow core ops that the stock ModelServer 2.20
 # links, plus tensorflow-text's, which it also links. Anything else (py_function, cuDNN-only
 # RNN kernels, custom ops) fails to load or to run on a CPU server, so export refuses it.
+# (tensorflow-text's SentencePiece ops are in the ModelServer's own tf_text_regression test model.)
 # Grow this list deliberately, one reviewed op at a time.
 SERVING_OPS = frozenset(
     """
@@ -45,6 +46,7 @@ SERVING_OPS = frozenset(
     Multinomial StatelessMultinomial UnicodeDecode UnicodeEncode UnsortedSegmentJoin
     DenseBincount AsString UnsortedSegmentSum
     StringNGrams
+    SentencepieceOp SentencepieceTokenizeOp SentencepieceDetokenizeOp SentencepieceIdToStringOp
     """.split()
 )
 
@@ -79,7 +81,40 @@ def load(export_dir: str | os.PathLike):
 
     from zoo.export import resolve_export
 
-    return tf.saved_model.load(str(resolve_export(export_dir)))
+    path = resolve_export(export_dir)
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as error:  # a damaged file fails in protobuf, in TF's checkpoint reader or in the graph
+        raise ZooError(f"{path} is not a readable SavedModel ({type(error).__name__}: {_first_line(error)}); "
+                       "the export is damaged or incomplete, export it again") from error
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, cut to `limit` characters (TF's messages run to pages)."""
+    lines = str(error).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def read_request(source: str, stdin=None) -> str:
+    """The text of a REST request body: the file `source`, or standard input for "-".
+
+    Raises:
+        ZooError: the file is missing or unreadable, or the body is not UTF-8 (TF Serving
+            takes JSON, which is UTF-8), named with the byte and where it is.
+    """
+    import sys
+
+    try:
+        data = (stdin or sys.stdin.buffer).read() if source == "-" else Path(source).read_bytes()
+    except OSError as error:
+        raise ZooError(f"{source}: cannot read the request body ({error.strerror or error})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where = "standard input" if source == "-" else source
+        raise ZooError(f"{where}: expected a UTF-8 JSON request body, got the byte "
+                       f"{data[error.start:error.start + 1]!r} at byte {error.start + 1}") from None
 
 
 class RestError(ValueError):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import keras
 
+from zoo.errors import ZooError
 from zoo.plots import plot_history
 
 
@@ -114,14 +115,21 @@ def fit(
 
     Returns the full history (read back from the CSV log, so epochs from before a resume are
     included) and writes `training_curves.png` into `workdir`.
+
+    Raises:
+        ZooError: `epochs` below 1, or a run that ended with no epoch trained: a model that
+            trained zero steps must never reach an export.
     """
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ZooError(f"expected epochs >= 1, got {epochs!r}; nothing was trained or exported")
     callbacks = training_callbacks(workdir, monitor=monitor, mode=mode, patience=patience, extra=extra_callbacks)
     with quiet_dataset_warnings():
         model.fit(train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline shuffles
     history = read_history(Path(workdir) / "history.csv")
-    if history:
-        plot_history(history, Path(workdir) / "training_curves.png")
+    if not history.get("loss"):
+        raise ZooError(f"training in {workdir} ended without a completed epoch; nothing was exported")
+    plot_history(history, Path(workdir) / "training_curves.png")
     return history
 
 

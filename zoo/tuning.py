@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 import keras
 import keras_tuner as kt
 
+from zoo import distributed_tuning
 from zoo.errors import ZooError
 from zoo.registry import ModelSpec, build, get_spec
 from zoo.training import quiet_dataset_warnings
@@ -97,7 +98,7 @@ def run_search(
     fixed: dict,
     compile_fn: Callable[..., keras.Model],
     train_ds,
-    val_ds,
+    dev_ds,
     *,
     objective: kt.Objective,
     directory: str | os.PathLike,
@@ -109,14 +110,15 @@ def run_search(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     seed: int = 0,
     verbose: int | str = "auto",
-) -> SearchResult:
+    chief_timeout: float = distributed_tuning.CHIEF_WAIT_S,
+) -> SearchResult | None:
     """Searches a registered model's space and returns the best model; `directory/name` resumes a search.
 
     Args:
         name: a registered model with a search space.
         fixed: builder arguments held fixed (the data's sizes, user overrides); see `check_fixed`.
         compile_fn: `compile_fn(model, learning_rate=...)` compiles a built model.
-        train_ds, val_ds: the task's training and validation datasets.
+        train_ds, dev_ds: the task's training and validation datasets.
         objective: the validation metric to select on, e.g. `kt.Objective("val_loss", "min")`.
         directory: the tuner's state; a finished search found there is reloaded, not redone.
         algorithm: "hyperband", "random" or "bayesian".
@@ -125,20 +127,24 @@ def run_search(
         preset: the model's preset beneath the fixed keys and the space.
         patience: epochs without improvement of `objective` before a trial stops.
         callbacks: more callbacks for every trial (keras-tuner deep-copies them per trial).
+        chief_timeout: seconds a keras-tuner worker waits for its chief (see `zoo.distributed_tuning`).
 
     Returns:
-        A `SearchResult`.
+        A `SearchResult`, or None in a keras-tuner worker: there the chief holds the results and exports.
     """
     spec = get_spec(name)
     check_fixed(spec, fixed, preset)
+    role = distributed_tuning.preflight(timeout=chief_timeout)  # before keras-tuner reads the environment
     keras.utils.set_random_seed(seed)
     hypermodel = ZooHyperModel(spec, fixed, compile_fn, preset=preset)
     tuner = make_tuner(hypermodel, algorithm=algorithm, objective=objective, directory=directory,
                        project_name=spec.name, max_trials=max_trials, max_epochs=max_epochs, seed=seed)
     stop = keras.callbacks.EarlyStopping(monitor=objective.name, mode=objective.direction, patience=patience)
     with quiet_dataset_warnings():
-        tuner.search(train_ds, validation_data=val_ds, epochs=max_epochs, verbose=verbose,
+        tuner.search(train_ds, validation_data=dev_ds, epochs=max_epochs, verbose=verbose,
                      callbacks=[*callbacks, stop])
+        if role == "worker":  # the chief exits once every worker is told to stop: ask it nothing more
+            return None
         best = tuner.get_best_hyperparameters(1)[0]
         model = tuner.get_best_models(1)[0]
     summary = {"algorithm": algorithm, "objective": f"{objective.name} ({objective.direction})",

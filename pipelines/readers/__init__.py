@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipelines.errors import DataError
 from pipelines.readers._io import read_lines
 from pipelines.readers.conll import read_conll
 from pipelines.readers.gmb_csv import read_gmb_csv
+from pipelines.readers.spec import parse_spec
 from pipelines.readers.tagged import TaggedSentence
 from pipelines.readers.token_tag import read_token_tag, write_token_tag
 
@@ -38,11 +38,5 @@ def read_tagged(spec: str, *, scheme: str | None = None) -> list[TaggedSentence]
     Example: `read_tagged("conll2003:data/eng.train.gz")`. Only the first colon splits, so
     PATH may contain colons. FORMAT is a key of `FORMATS`.
     """
-    known = ", ".join(repr(name) for name in FORMATS)
-    name, colon, path = spec.partition(":")
-    if not colon or not path:
-        expected = f"expected a data spec 'FORMAT:PATH' with FORMAT one of {known}"
-        raise DataError(None, None, f"{expected}, got {spec!r}")
-    if name not in FORMATS:
-        raise DataError(None, None, f"expected a format in {spec!r} among {known}, got {name!r}")
+    name, _, path = parse_spec(spec, FORMATS)
     return FORMATS[name](path) if scheme is None else FORMATS[name](path, scheme=scheme)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 from pipelines.readers.tagged import SentenceCollector, TaggedSentence
 
@@ -42,7 +42,7 @@ def read_conll(
             raise DataError(
                 path,
                 line_number,
-                f"expected 4 space-separated columns ({_COLUMNS}), got {len(fields)}: {line!r}",
+                f"expected 4 space-separated columns ({_COLUMNS}), got {len(fields)}: {shown(line)}",
             )
         sentences.add(line_number, fields[0], fields[3])
     return sentences.finish(f"'{_COLUMNS}' lines")

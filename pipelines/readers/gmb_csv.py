@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 from pipelines.readers.tagged import SentenceCollector, TaggedSentence
 
@@ -36,7 +36,7 @@ def read_gmb_csv(
         header = next(rows)
         if tuple(header) != HEADER:
             raise DataError(
-                path, 1, f"expected the header {','.join(HEADER)!r}, got {','.join(header)!r}"
+                path, 1, f"expected the header {','.join(HEADER)!r}, got {shown(','.join(header))}"
             )
         in_sentence = False
         for row in rows:
@@ -45,7 +45,7 @@ def read_gmb_csv(
                     path,
                     rows.line_num,
                     f"expected 4 comma-separated fields ({', '.join(HEADER)}), "
-                    f"got {len(row)}: {row!r}",
+                    f"got {len(row)}: {shown(row)}",
                 )
             sentence_id, word, _, tag = row
             if sentence_id:
@@ -55,7 +55,7 @@ def read_gmb_csv(
                     path,
                     rows.line_num,
                     "expected a sentence id such as 'Sentence: 1' in the first field of the "
-                    f"first data row, got {row!r}",
+                    f"first data row, got {shown(row)}",
                 )
             in_sentence = True
             sentences.add(rows.line_num, word, tag)

@@ -44,6 +44,9 @@ def image_channels(path: str | os.PathLike) -> int:
 def read_image_folder(root: str | os.PathLike, *, channels: int | None = None) -> ImageSet:
     """The image files under `root`, one subfolder per class (class names sorted, as Keras does).
 
+    Other files in the class folders (not hidden ones such as `.DS_Store`) are listed in
+    `ImageSet.skipped`, and `ImageSet.skipped_note` says how many there were.
+
     Args:
         root: the folder holding one subfolder per class.
         channels: the channels wanted. None: every image must have the channels of the first.
@@ -60,10 +63,12 @@ def read_image_folder(root: str | os.PathLike, *, channels: int | None = None) -
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise DataError(root, None, "expected one subfolder of images per class, found no subfolders")
-    files, labels = [], []
+    files, labels, skipped = [], [], []
     strict = channels is None
     for label, class_dir in enumerate(class_dirs):
         found = sorted(p for p in class_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        skipped += sorted(str(p.relative_to(root)) for p in class_dir.rglob("*")
+                          if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES and not p.name.startswith("."))
         if not found:
             raise DataError(class_dir, None, f"class folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
         for path in found:
@@ -76,4 +81,4 @@ def read_image_folder(root: str | os.PathLike, *, channels: int | None = None) -
             files.append(str(path))
             labels.append(label)
     return ImageSet(labels=np.asarray(labels, dtype=np.int32), class_names=tuple(p.name for p in class_dirs),
-                    channels=channels, files=tuple(files), source=str(root))
+                    channels=channels, files=tuple(files), source=str(root), skipped=tuple(skipped))

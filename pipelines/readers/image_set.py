@@ -22,6 +22,7 @@ class ImageSet:
         images: uint8 pixels (N, H, W, C) for formats read into memory (IDX, CIFAR), else None.
         files: image file paths (PNG, JPEG, ...) that the tf.data pipeline decodes, else None.
         source: where the data came from, quoted in errors and model cards.
+        skipped: files of the source that were not read (not images), e.g. a `notes.txt` in a class folder.
     """
 
     labels: np.ndarray
@@ -30,6 +31,7 @@ class ImageSet:
     images: np.ndarray | None = None
     files: tuple[str, ...] | None = None
     source: str | None = None
+    skipped: tuple[str, ...] = ()
 
     def __post_init__(self):
         if (self.images is None) == (self.files is None):
@@ -40,6 +42,16 @@ class ImageSet:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def skipped_note(self) -> str | None:
+        """A line telling how many files were skipped, with examples; None when none were."""
+        if not self.skipped:
+            return None
+        count = len(self.skipped)
+        examples = ", ".join(self.skipped[:3]) + (", ..." if count > 3 else "")
+        return (f"{self.source}: skipped {count} file{'s' if count > 1 else ''} that "
+                f"{'are' if count > 1 else 'is'} not an image: {examples}")
 
     @property
     def image_size(self) -> tuple[int, int] | None:

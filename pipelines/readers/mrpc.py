@@ -9,10 +9,10 @@ from pipelines.readers.pair import Pair, check_text, parse_label, some_pairs, ta
 HEADER = ("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")
 
 
-def read_mrpc(path: str | os.PathLike, *, encoding: str = "utf-8-sig") -> list[Pair]:
+def read_mrpc(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[Pair]:
     """Reads an MRPC file (plain or gzipped): a header, then `Quality<TAB>#1 ID<TAB>#2 ID<TAB>#1 String<TAB>#2 String`.
 
-    The file starts with a byte-order mark, which the default encoding drops; the text holds bare
+    The file starts with a byte-order mark, which `read_lines` drops; the text holds bare
     `"` characters, so no quoting is interpreted.
 
     Returns:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Iterator, NamedTuple, Sequence
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 
 
@@ -45,20 +45,20 @@ def tab_fields(path: str | os.PathLike, line_number: int, line: str, columns: Se
     if not len(columns) <= len(fields) <= len(columns) + extra:
         expected = f"{len(columns)}" + (f" to {len(columns) + extra}" if extra else "")
         raise DataError(path, line_number, f"expected {expected} tab-separated fields ({', '.join(columns)}), "
-                                           f"got {len(fields)}: {line!r}")
+                                           f"got {len(fields)}: {shown(line)}")
     return fields
 
 
 def check_header(path: str | os.PathLike, line: str, expected: Sequence[str]) -> None:
     """The first line must be exactly the tab-separated `expected` column names."""
     if line.split("\t") != list(expected):
-        raise DataError(path, 1, f"expected the header {chr(9).join(expected)!r}, got {line!r}")
+        raise DataError(path, 1, f"expected the header {chr(9).join(expected)!r}, got {shown(line)}")
 
 
 def parse_label(path: str | os.PathLike, line_number: int, value: str, column: str) -> int:
     """A binary label: "0" or "1"."""
     if value not in ("0", "1"):
-        raise DataError(path, line_number, f"expected a label 0 or 1 in column {column}, got {value!r}")
+        raise DataError(path, line_number, f"expected a label 0 or 1 in column {column}, got {shown(value)}")
     return int(value)
 
 
@@ -69,7 +69,7 @@ def parse_score(path: str | os.PathLike, line_number: int, value: str, column: s
     except ValueError:
         score = float("nan")
     if not low <= score <= high:
-        raise DataError(path, line_number, f"expected a score from {low:g} to {high:g} in column {column}, got {value!r}")
+        raise DataError(path, line_number, f"expected a score from {low:g} to {high:g} in column {column}, got {shown(value)}")
     return score
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers.pair import Pair, check_text, parse_score, some_pairs, tab_rows
 
 HEADER = ("pair_ID", "sentence_A", "sentence_B", "entailment_label", "relatedness_score", "entailment_AB",
@@ -27,7 +27,7 @@ def read_sick(path: str | os.PathLike, *, encoding: str = "utf-8") -> list[Pair]
     pairs = []
     for n, fields in tab_rows(path, HEADER, header=True, encoding=encoding):
         if fields[3] not in ENTAILMENT:
-            raise DataError(path, n, f"expected an entailment_label in {list(ENTAILMENT)}, got {fields[3]!r}")
+            raise DataError(path, n, f"expected an entailment_label in {list(ENTAILMENT)}, got {shown(fields[3])}")
         pairs.append(Pair(check_text(path, n, fields[1], "sentence_A"), check_text(path, n, fields[2], "sentence_B"),
                           score=parse_score(path, n, fields[4], "relatedness_score", 1.0, 5.0), id=fields[0]))
     return some_pairs(pairs, path, "lines after the header")

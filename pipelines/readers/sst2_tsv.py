@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 
 _HEADER = ["sentence", "label"]
@@ -29,16 +29,16 @@ def read_sst2_tsv(path: str | os.PathLike, *, encoding: str = "utf-8") -> tuple[
         fields = line.split("\t")
         if line_number == 1:
             if fields != _HEADER:
-                raise DataError(path, 1, f"expected the header 'sentence<TAB>label', got {line!r}")
+                raise DataError(path, 1, f"expected the header 'sentence<TAB>label', got {shown(line)}")
             continue
         if len(fields) != 2:
             raise DataError(path, line_number, f"expected 2 tab-separated fields (sentence, label), "
-                                               f"got {len(fields)}: {line!r}")
+                                               f"got {len(fields)}: {shown(line)}")
         text, label = fields[0].strip(), fields[1].strip()
         if not text:
             raise DataError(path, line_number, "the sentence is empty")
         if label not in ("0", "1"):
-            raise DataError(path, line_number, f"expected the label 0 or 1, got {label!r}")
+            raise DataError(path, line_number, f"expected the label 0 or 1, got {shown(label)}")
         texts.append(text)
         labels.append(int(label))
     if not texts:

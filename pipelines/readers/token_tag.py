@@ -6,7 +6,7 @@ import gzip
 import os
 from collections.abc import Iterable, Sequence
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 from pipelines.readers.tagged import SentenceCollector, TaggedSentence
 from pipelines.tags import TagSequenceError, convert
@@ -38,7 +38,7 @@ def read_token_tag(
             raise DataError(
                 path,
                 line_number,
-                f"expected 2 tab-separated columns (token, tag), got {len(fields)}: {line!r}",
+                f"expected 2 tab-separated columns (token, tag), got {len(fields)}: {shown(line)}",
             )
         sentences.add(line_number, fields[0], fields[1])
     return sentences.finish("'token<TAB>tag' lines")
@@ -74,7 +74,7 @@ def write_token_tag(
                     None,
                     None,
                     f"sentence {number}, token {index}: expected a non-empty token "
-                    f"without tabs or line breaks, got {token!r}",
+                    f"without tabs or line breaks, got {shown(token)}",
                 )
         try:
             # The reader checks strict IOB2 by default, so refuse what it would refuse.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 
-from pipelines.errors import DataError
+from pipelines.errors import DataError, shown
 from pipelines.readers._io import read_lines
 
 _TEXT_COLUMN = "tweet_text"
@@ -37,12 +37,12 @@ def read_tweets_csv(path: str | os.PathLike, *, encoding: str = "utf-8") -> list
     try:
         header = next(reader)
         if header[-1].strip() != _TEXT_COLUMN:
-            raise DataError(path, 1, f"expected a header whose last column is {_TEXT_COLUMN!r}, got {header!r}")
+            raise DataError(path, 1, f"expected a header whose last column is {_TEXT_COLUMN!r}, got {shown(header)}")
         first_line = reader.line_num + 1
         for row in reader:
             if len(row) != len(header):
                 raise DataError(path, first_line, f"expected {len(header)} comma-separated fields like the header, "
-                                                  f"got {len(row)}: {row!r}")
+                                                  f"got {len(row)}: {shown(row)}")
             texts.append(row[-1])
             first_line = reader.line_num + 1
     except csv.Error as err:

@@ -174,6 +174,19 @@ def test_folder_classes_are_sorted_subfolders(tmp_path):
     assert data.class_names == ("cat", "dog") and data.channels == 1 and data.images is None
     assert [os.path.relpath(f, tmp_path) for f in data.files] == ["cat/nested/y.png", "cat/x.PNG", "dog/a.png", "dog/b.png"]
     assert data.labels.tolist() == [0, 0, 1, 1] and data.image_size is None
+    assert data.skipped == ("cat/notes.txt",)
+    assert data.skipped_note == f"{tmp_path}: skipped 1 file that is not an image: cat/notes.txt"
+
+
+def test_folder_counts_every_skipped_file_but_hidden_ones(tmp_path):
+    write_png(tmp_path / "cat" / "a.png", np.zeros((4, 4), np.uint8))
+    for name in ["cat/1.txt", "cat/deep/2.csv", "cat/3.webp", "cat/4.tiff", "cat/.DS_Store"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    data = read_image_folder(tmp_path)
+    assert data.skipped == ("cat/1.txt", "cat/3.webp", "cat/4.tiff", "cat/deep/2.csv")
+    assert data.skipped_note.endswith("skipped 4 files that are not an image: cat/1.txt, cat/3.webp, cat/4.tiff, ...")
+    assert data.subset([0]).skipped == data.skipped
 
 
 def test_folder_wrong_channel_count_and_non_images(tmp_path):

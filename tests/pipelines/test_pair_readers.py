@@ -1,6 +1,5 @@
 """Pair-file readers (Quora TSV, MRPC, SICK, STS-B) on tiny files in tmp_path, and on the real files when present."""
 
-import gzip
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from pipelines.readers.pair import Pair
 from pipelines.readers.quora_tsv import read_quora_tsv
 from pipelines.readers.sick import read_sick
 from pipelines.readers.stsb import read_stsb
+from tests.helpers import write_text as write
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -26,13 +26,6 @@ SICK = (SICK_HEADER + "\r\n"
         "1\tA group of kids is playing\tA group of boys is playing\tNEUTRAL\t4.5\tA_neutral_B\tB_neutral_A\tx\ty\tFLICKR\tFLICKR\tTRAIN\r\n")
 STSB = ("main-captions\tMSRvid\t2012test\t0001\t5.000\tA plane is taking off.\tAn air plane is taking off.\n"
         "main-news\theadlines\t2016\t0012\t4\tDriver backs into stroller\tDriver backs into mom\tEMM\tEMM\n")
-
-
-def write(tmp_path, name, text, *, compress=False):
-    path = tmp_path / name
-    data = text.encode("utf-8")
-    path.write_bytes(gzip.compress(data) if compress else data)
-    return str(path)
 
 
 def test_quora_reader_returns_labelled_pairs_and_reads_gzip(tmp_path):

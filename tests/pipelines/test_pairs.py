@@ -150,3 +150,27 @@ def test_training_batches_change_from_epoch_to_epoch():
     first = [b[0]["token_ids_a"].ravel().tolist() for b in dataset.as_numpy_iterator()]
     second = [b[0]["token_ids_a"].ravel().tolist() for b in dataset.as_numpy_iterator()]
     assert sorted(sum(first, [])) == sorted(sum(second, [])) and first != second
+
+
+def _chain(count: int, prefix: str) -> list[Pair]:
+    """`count` pairs linked into one component: p0-p1, p1-p2, ..."""
+    return [Pair(f"{prefix}{i}", f"{prefix}{i + 1}", label=1) for i in range(count)]
+
+
+def test_split_holds_out_the_fraction_even_beside_one_large_component():
+    """52 linked pairs and 8 lone ones at 10%: round(60 * 0.1) = 6 lone pairs go to dev, not the 52."""
+    pairs = _chain(52, "big") + [Pair(f"a{i}", f"b{i}", label=i % 2) for i in range(8)]
+    for seed in range(5):
+        train, dev = split_pairs(pairs, dev_fraction=0.1, seed=seed)
+        assert len(dev) == 6 and len(train) == 54
+
+
+@pytest.mark.parametrize("pairs, fraction", [
+    (_chain(60, "q"), 0.1),  # one component: no text-disjoint dev at all
+    (_chain(20, "x") + _chain(20, "y") + _chain(20, "z"), 0.1),  # groups of 20, dev wants 6 (+-1)
+    ([Pair("a", "b", label=1), Pair("c", "d", label=0)], 0.1),  # round(0.2) = 0 pairs to hold out
+])
+def test_split_refuses_what_it_cannot_hold_out(pairs, fraction):
+    with pytest.raises(DataError, match=r"cannot hold out 10% of \d+ pairs \(\d+\) for dev without a text on both "
+                                        r"sides: .* the largest of \d+ pairs; give dev pairs of their own \(--dev\)"):
+        split_pairs(pairs, dev_fraction=fraction)

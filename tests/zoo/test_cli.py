@@ -10,7 +10,7 @@ import pytest
 from pipelines.readers import write_token_tag
 from zoo.cli import build_parser, main
 
-SUBCOMMANDS = ["list", "info", "train", "tune", "evaluate", "predict", "rest", "quickstart", "ngram"]
+SUBCOMMANDS = ["list", "info", "train", "tune", "evaluate", "predict", "rest", "quickstart", "ngram", "serving-config"]
 
 
 def test_every_subcommand_has_help(capsys):

@@ -71,7 +71,7 @@ def test_the_builder_names_the_layer_that_does_not_fit():
     ({"pooling": "min"}, "Received: pooling='min'; allowed: ['max', 'average', None]"),
     ({"activation": "wiggle"}, "Unknown activation. Received: activation='wiggle'"),
     ({"filters": []}, "filters needs at least one block"),
-    ({"dropout": 1.0}, "dropout rates must be in [0, 1)"),
+    ({"dropout": 1.0}, "dropout=1.0; expected a fraction from 0 (included) to 1 (excluded)"),
     ({"input_shape": [32, 32]}, "input_shape must be (height, width, channels)"),
 ])
 def test_bad_arguments_are_named(config, message):

@@ -1,16 +1,13 @@
 """`bilstm_crf_ner` end to end: chars + shapes + CRF, IOBES training, Viterbi and spans in the graph."""
 
-import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from pipelines.readers import TaggedSentence
+from tests.helpers import check_export
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load
 from zoo.tasks.ner import DevF1, iob2_name, prepare_ner_data, split_long, train_ner
@@ -77,20 +74,7 @@ def test_graph_decodes_with_viterbi_and_returns_spans(crf_export):
 
 
 def test_crf_export_reloads_without_zoo(crf_export):
-    script = textwrap.dedent(f"""
-        import json, sys
-        import tensorflow as tf, tensorflow_text  # noqa: F401
-        out = tf.saved_model.load({str(crf_export)!r}).signatures["serving_default"](
-            text=tf.constant(["Maria met the World Bank in Paris on Monday ."]))
-        print(json.dumps({{"tags": out["tags"].numpy().astype(str).tolist(), "zoo": "zoo" in sys.modules}}))
-    """)
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
-                            cwd=crf_export.parent)
-    assert result.returncode == 0, result.stderr
-    fresh = json.loads(result.stdout.strip().splitlines()[-1])
-    local = load(crf_export).signatures["serving_default"](text=tf.constant(["Maria met the World Bank in Paris on Monday ."]))
-    assert fresh == {"tags": local["tags"].numpy().astype(str).tolist(), "zoo": False}
+    check_export(crf_export, {"serving_default": {"text": ["Maria met the World Bank in Paris on Monday ."]}})
 
 
 def test_same_seed_same_run(synthetic_sentences, tmp_path):

@@ -2,7 +2,6 @@
 
 import json
 import math
-import textwrap
 
 import keras
 import numpy as np
@@ -11,7 +10,7 @@ import tensorflow as tf
 
 import zoo
 from pipelines.language_model import lm_vocabulary
-from tests.helpers import SONNET, run_without_zoo
+from tests.helpers import SONNET, check_export
 from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.export import read_card
@@ -131,34 +130,16 @@ def test_export_card_ops_and_signatures(lm_export):
 
 def test_fresh_process_without_zoo_scores_and_generates_the_same(lm_export):
     path, _ = lm_export
-    script = textwrap.dedent(f"""
-        import json, sys
-        import tensorflow as tf, tensorflow_text  # noqa: F401
-        loaded = tf.saved_model.load({str(path)!r})
-        scored = loaded.signatures["score"](texts=tf.constant({SCORED!r}))
-        greedy = loaded.signatures["generate"](prompt=tf.constant(["Thou ", ""]), steps=tf.constant(12),
-                                               temperature=tf.constant(0.0))
-        seeded = loaded.signatures["generate_seeded"](prompt=tf.constant(["Thou "]), steps=tf.constant(12),
-            temperature=tf.constant(1.0), top_k=tf.constant(5), seed=tf.constant(7))
-        print(json.dumps({{"log_likelihood": scored["log_likelihood"].numpy().tolist(),
-                          "greedy": greedy["text"].numpy().astype(str).tolist(),
-                          "seeded": seeded["text"].numpy().astype(str).tolist(),
-                          "zoo_imported": "zoo" in sys.modules}}))
-    """)
-    fresh = run_without_zoo(script, path.parent)
-    assert fresh["zoo_imported"] is False
-    loaded = load(path)
-    local = loaded.signatures["score"](texts=tf.constant(SCORED))["log_likelihood"].numpy()
-    np.testing.assert_allclose(fresh["log_likelihood"], local, rtol=1e-5, atol=1e-5)
-    greedy = loaded.signatures["generate_seeded"](prompt=tf.constant(["Thou ", ""]), steps=tf.constant(12),
-                                                  temperature=tf.constant(0.0), top_k=tf.constant(0),
-                                                  seed=tf.constant(0))["text"].numpy().astype(str).tolist()
-    assert fresh["greedy"] == greedy and all(len(t) == 12 for t in greedy)
-    seeded = loaded.signatures["generate_seeded"](prompt=tf.constant(["Thou "]), steps=tf.constant(12),
-                                                  temperature=tf.constant(1.0), top_k=tf.constant(5),
-                                                  seed=tf.constant(7))["text"].numpy().astype(str).tolist()
-    assert fresh["seeded"] == seeded
-    rows = rest_predict(loaded, {"signature_name": "score", "instances": SCORED[:2]})["predictions"]
+    outputs = check_export(path, {
+        "score": {"texts": SCORED},
+        "generate": {"prompt": ["Thou ", ""], "steps": 12, "temperature": 0.0},
+        "generate_seeded": {"prompt": ["Thou "], "steps": 12, "temperature": 1.0, "top_k": 5, "seed": 7},
+    })
+    greedy = load(path).signatures["generate_seeded"](prompt=tf.constant(["Thou ", ""]), steps=tf.constant(12),
+                                                      temperature=tf.constant(0.0), top_k=tf.constant(0),
+                                                      seed=tf.constant(0))["text"].numpy().tolist()
+    assert outputs["generate"]["text"].tolist() == greedy and all(len(t) == 12 for t in greedy)
+    rows = rest_predict(load(path), {"signature_name": "score", "instances": SCORED[:2]})["predictions"]
     assert [row["num_tokens"] for row in rows] == [19, 13]
 
 
@@ -199,7 +180,7 @@ def _tiny_lm(data):
 
 def test_nan_stops_with_a_message_and_keeps_the_last_good_checkpoint(lm_data, tmp_path, capsys):
     model = _tiny_lm(lm_data)
-    fit(model, lm_data.train_ds, lm_data.val_ds, epochs=3, workdir=tmp_path, verbose=0,
+    fit(model, lm_data.train_ds, lm_data.dev_ds, epochs=3, workdir=tmp_path, verbose=0,
         extra_callbacks=[_poison_at(1, 1)])
     assert "loss became nan" in capsys.readouterr().out
     good = zoo.build("gru_lm", preset="tiny", vocab_size=len(lm_data.vocab))
@@ -214,7 +195,7 @@ def test_a_nan_epoch_is_never_saved_as_best_even_by_a_max_mode_monitor(lm_data, 
 
     model = zoo.build("gru_lm", preset="tiny", vocab_size=len(lm_data.vocab))
     model.compile(optimizer="adam", loss=compile_language_model(model).loss, metrics=[MaskedAccuracy()])
-    fit(model, lm_data.train_ds, lm_data.val_ds, epochs=2, workdir=tmp_path, verbose=0, monitor="val_masked_accuracy",
+    fit(model, lm_data.train_ds, lm_data.dev_ds, epochs=2, workdir=tmp_path, verbose=0, monitor="val_masked_accuracy",
         mode="max", extra_callbacks=[_poison_at(0, 1)])
     assert not (tmp_path / "best.weights.h5").exists()  # no good epoch, so no "best" checkpoint of NaN weights
 

@@ -38,7 +38,7 @@ def test_missing_data_sizes_and_unknown_keys_are_named():
         zoo.build("bilstm_ner", num_tags=3)
     with pytest.raises(ValueError, match="lstm_unit"):
         zoo.build("bilstm_ner", vocab_size=10, num_tags=3, lstm_unit=3)
-    with pytest.raises(ValueError, match="preset='huge'"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
         zoo.build("bilstm_ner", preset="huge", vocab_size=10, num_tags=3)
 
 

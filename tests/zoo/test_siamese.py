@@ -2,9 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -14,22 +11,13 @@ import tensorflow as tf
 import zoo
 from pipelines.pairs import TextIds
 from pipelines.readers.pair import Pair
-from tests.helpers import TOPICS, paraphrases, write_quora
+from tests.helpers import TOPICS, check_export, paraphrases, write_quora
 from zoo.cli import main
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
-from zoo.tasks.siamese import (
-    CollapseWarning,
-    DuplicateIndex,
-    SiameseExport,
-    calibrate_threshold,
-    evaluate_export,
-    prepare_siamese_data,
-    roc_auc,
-    threshold_metrics,
-    train_siamese,
-    verify,
-)
+from zoo.metrics.threshold import calibrate_threshold, roc_auc, threshold_metrics
+from zoo.tasks.base import evaluate_export
+from zoo.tasks.siamese import CollapseWarning, DuplicateIndex, SiameseExport, prepare_siamese_data, train_siamese, verify
 
 @pytest.fixture(scope="module")
 def siamese_data():
@@ -154,7 +142,7 @@ def test_training_that_collapses_is_detected(tmp_path, capsys):
     pairs = [Pair(f"q{i} x", f"p{i} y", label=1) for i in range(12)]
     data = prepare_siamese_data(pairs, paraphrases(TOPICS[:2]), batch_size=4, min_count=1000)
     model = compile_siamese(zoo.build("siamese_bow", preset="tiny", vocab_size=data.num_ids))
-    fit(model, data.train_ds, data.val_ds, epochs=4, workdir=tmp_path, verbose=0,
+    fit(model, data.train_ds, data.dev_ds, epochs=4, workdir=tmp_path, verbose=0,
         extra_callbacks=[CollapseWarning(model.loss.collapsed_value)])
     out = capsys.readouterr().out
     assert "stuck at 0.2500" in out and "training stopped after 2 collapsed epochs" in out
@@ -227,28 +215,9 @@ TEXT_B = ["What is the best way to learn chess ?", "How do I learn yoga ?", "Wha
 
 
 def test_fresh_process_without_zoo_gives_the_same_outputs(siamese_export, loaded):
-    path = siamese_export[0]
-    script = textwrap.dedent(f"""
-        import json, sys
-        import tensorflow as tf, tensorflow_text  # noqa: F401
-        loaded = tf.saved_model.load({str(path)!r})
-        out = loaded.signatures["serving_default"](text_a=tf.constant({TEXT_A!r}), text_b=tf.constant({TEXT_B!r}))
-        emb = loaded.signatures["embed"](text=tf.constant({TEXT_A!r}))["embedding"]
-        print(json.dumps({{"similarity": out["similarity"].numpy().tolist(),
-                          "is_duplicate": out["is_duplicate"].numpy().tolist(),
-                          "embedding": emb.numpy().tolist(), "zoo_imported": "zoo" in sys.modules}}))
-    """)
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                            cwd=path.parent, timeout=120)
-    assert result.returncode == 0, result.stderr
-    fresh = json.loads(result.stdout.strip().splitlines()[-1])
-    assert fresh["zoo_imported"] is False
-    local = loaded.signatures["serving_default"](text_a=tf.constant(TEXT_A), text_b=tf.constant(TEXT_B))
-    np.testing.assert_allclose(fresh["similarity"], local["similarity"].numpy(), rtol=1e-5, atol=1e-6)
-    assert fresh["is_duplicate"] == local["is_duplicate"].numpy().tolist()
-    embedding = loaded.signatures["embed"](text=tf.constant(TEXT_A))["embedding"].numpy()
-    np.testing.assert_allclose(fresh["embedding"], embedding, rtol=1e-5, atol=1e-6)
+    outputs = check_export(siamese_export[0], {"serving_default": {"text_a": TEXT_A, "text_b": TEXT_B},
+                                               "embed": {"text": TEXT_A}})
+    embedding = outputs["embed"]["embedding"]
     np.testing.assert_allclose(np.sum(embedding[0] * embedding[0]), 1.0, atol=1e-5)
 
 
@@ -287,7 +256,7 @@ def test_evaluate_and_cli(siamese_export, tmp_path, capsys):
     path = siamese_export[0]
     data = tmp_path / "dev.tsv"
     write_quora(data, paraphrases(TOPICS[12:]))
-    report, out_dir = evaluate_export(path, f"quora:{data}", tmp_path / "report")
+    report, out_dir = evaluate_export("siamese", path, f"quora:{data}", tmp_path / "report")
     assert report["at_tau"]["tau"] == pytest.approx(read_card(path)["tau"]) and 0 <= report["roc_auc"] <= 1
     assert (out_dir / "similarity_histograms.png").exists() and json.loads((out_dir / "report.json").read_text())
     assert main(["evaluate", str(path), "--data", f"quora:{data}", "--out", str(tmp_path / "cli")]) == 0

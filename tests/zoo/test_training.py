@@ -73,3 +73,31 @@ def test_read_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):
     assert read_history(tmp_path / "missing.csv") == {}
     (tmp_path / "na.csv").write_text("epoch,loss,val_loss\n0,3.0,NA\n")
     assert np.isnan(read_history(tmp_path / "na.csv")["val_loss"][0])
+
+
+@pytest.mark.parametrize("epochs", [0, -1])
+def test_fit_refuses_non_positive_epochs_before_touching_the_workdir(ner_data, tmp_path, epochs):
+    with pytest.raises(zoo.errors.ZooError, match=f"expected epochs >= 1, got {epochs}; nothing was trained"):
+        fit(_model(ner_data), ner_data.train_ds, ner_data.dev_ds, epochs=epochs, workdir=tmp_path / "w", verbose=0)
+    assert not (tmp_path / "w").exists()
+
+
+def test_fit_that_completes_no_epoch_is_an_error(ner_data, tmp_path):
+    model = _model(ner_data)
+    model.fit = lambda *args, **kwargs: None  # a run that ends before its first epoch does
+    with pytest.raises(zoo.errors.ZooError, match="ended without a completed epoch; nothing was exported"):
+        fit(model, ner_data.train_ds, ner_data.dev_ds, epochs=2, workdir=tmp_path, verbose=0)
+
+
+@pytest.mark.parametrize("epochs", ["0", "-1"])
+def test_cli_train_with_no_epochs_exports_nothing(tmp_path, synthetic_sentences, capsys, monkeypatch, epochs):
+    from pipelines.readers import write_token_tag
+    from zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    write_token_tag(tmp_path / "train.tsv", synthetic_sentences[:40])
+    assert main(["train", "bilstm_ner", "--data", "tsv:train.tsv", "--epochs", epochs, "--preset", "tiny",
+                 "--workdir", "run", "--export-dir", "out"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: ") and "expected epochs >= 1" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()

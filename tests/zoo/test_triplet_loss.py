@@ -170,3 +170,35 @@ def test_bad_arguments_name_the_value_and_what_is_allowed(kwargs, message):
     with pytest.raises(ValueError) as info:
         TripletLoss(**kwargs)
     assert message in str(info.value)
+
+
+def test_a_siamese_model_trains_end_to_end_with_the_loss_layer_as_with_the_loss_class():
+    """`with_triplet_loss` (the layer adds the loss) and compiling with `TripletLoss` follow the same path."""
+    import zoo
+    from pipelines.pairs import TextIds, encode_texts, pair_vocabulary, triplet_dataset, triplet_rows
+    from tests.helpers import TOPICS, paraphrases
+    from zoo.models.siamese import with_triplet_loss
+    from zoo.training import quiet_dataset_warnings
+
+    rows = triplet_rows(paraphrases(TOPICS[:8]))
+    vocab = pair_vocabulary(rows.texts, TextIds())
+    batches = triplet_dataset(rows, encode_texts(rows.texts, vocab, TextIds()), batch_size=8, shuffle=False)
+    loss = {"margin": 0.4, "negatives": ("mean", "hardest")}
+    runs = []
+    for use_layer in (False, True):
+        keras.utils.set_random_seed(0)
+        siamese = zoo.build("siamese_bow", preset="tiny", vocab_size=TextIds().num_ids(len(vocab)))
+        if use_layer:
+            model = with_triplet_loss(siamese, **loss)
+            model.compile(optimizer=keras.optimizers.SGD(0.5))
+        else:
+            model = siamese
+            model.compile(optimizer=keras.optimizers.SGD(0.5), loss=TripletLoss(**loss))
+        with quiet_dataset_warnings():  # the batches' count is unknown to Keras
+            history = model.fit(batches, epochs=3, verbose=0, shuffle=False).history["loss"]
+        runs.append((history, [w.copy() for w in siamese.get_weights()]))
+    (class_losses, class_weights), (layer_losses, layer_weights) = runs
+    assert class_losses[-1] < class_losses[0]  # it learns
+    np.testing.assert_allclose(layer_losses, class_losses, rtol=1e-4)
+    for a, b in zip(layer_weights, class_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

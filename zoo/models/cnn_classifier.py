@@ -12,12 +12,11 @@ from zoo.models.conv_blocks import (
     check_activation,
     check_choice,
     check_padding,
-    conv_bn_act,
     conv_output_size,
+    conv_stack,
     dense_head,
     image_input,
     per_block,
-    spatial_output_size,
 )
 from zoo.registry import register_model
 
@@ -116,24 +115,10 @@ def cnn_classifier(
 
     # Inputs
     images = image_input(input_shape)
-    height, width = input_shape[0], input_shape[1]
     # Body
-    x = images
-    for b in range(blocks):
-        for i in range(convs_per_block):
-            name = f"block{b + 1}_{i + 1}"
-            stride = stride_list[b] if i == 0 else 1
-            height = spatial_output_size(height, kernel_sizes[b], paddings[b], stride, layer=f"{name}_conv")
-            width = spatial_output_size(width, kernel_sizes[b], paddings[b], stride, layer=f"{name}_conv")
-            x = conv_bn_act(x, filters=filters[b], kernel_size=kernel_sizes[b], strides=stride, padding=paddings[b],
-                            batch_norm=batch_norm, activation=activation, name=name)
-        if pooling:
-            name = f"block{b + 1}_pool"
-            height = conv_output_size(height, pool_size, 0, pool_size, layer=name)
-            width = conv_output_size(width, pool_size, 0, pool_size, layer=name)
-            x = POOLINGS[pooling](pool_size, name=name)(x)
-        if dropout:
-            x = layers.Dropout(dropout, name=f"block{b + 1}_dropout")(x)
+    x = conv_stack(images, filters=filters, convs_per_block=convs_per_block, kernel_sizes=kernel_sizes,
+                   strides=stride_list, paddings=paddings, activation=activation, pooling=pooling,
+                   pool_size=pool_size, batch_norm=batch_norm, dropout=dropout)
     x = layers.Flatten(name="flatten")(x)
     # Head
     probabilities = dense_head(x, num_classes=num_classes, units=dense_units, batch_norm=batch_norm,

@@ -113,6 +113,45 @@ def conv_bn_act(
     return x
 
 
+def conv_stack(
+    images,
+    *,
+    filters: Sequence[int],
+    convs_per_block: int,
+    kernel_sizes: Sequence[int],
+    strides: Sequence[int],
+    paddings: Sequence[str | int],
+    activation: str,
+    pooling: str | None,
+    pool_size: int,
+    batch_norm: bool,
+    dropout: float,
+):
+    """Blocks of `convs_per_block` x `conv_bn_act`, then pooling and dropout, one block per entry of `filters`.
+
+    Block b's first conv has stride `strides[b]`, the others 1. Every window is checked against the
+    input's size with `conv_output_size` (via `spatial_output_size`), naming the layer that does not fit.
+    """
+    height, width = images.shape[1], images.shape[2]
+    x = images
+    for b in range(len(filters)):
+        for i in range(convs_per_block):
+            name = f"block{b + 1}_{i + 1}"
+            stride = strides[b] if i == 0 else 1
+            height = spatial_output_size(height, kernel_sizes[b], paddings[b], stride, layer=f"{name}_conv")
+            width = spatial_output_size(width, kernel_sizes[b], paddings[b], stride, layer=f"{name}_conv")
+            x = conv_bn_act(x, filters=filters[b], kernel_size=kernel_sizes[b], strides=stride, padding=paddings[b],
+                            batch_norm=batch_norm, activation=activation, name=name)
+        if pooling:
+            name = f"block{b + 1}_pool"
+            height = conv_output_size(height, pool_size, 0, pool_size, layer=name)
+            width = conv_output_size(width, pool_size, 0, pool_size, layer=name)
+            x = POOLINGS[pooling](pool_size, name=name)(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"block{b + 1}_dropout")(x)
+    return x
+
+
 def dense_head(
     x,
     *,

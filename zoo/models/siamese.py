@@ -5,6 +5,9 @@ encodings stacked as (batch, 2, dim), which `zoo.losses.TripletLoss` scores. The
 is the nested model `model.get_layer("encoder")` (ids -> unit vectors), used for indexing; the
 cosine similarity of two texts is the dot product of their encodings. An empty text encodes to
 the zero vector, similar to nothing.
+
+`with_triplet_loss(model)` wraps either builder's model into a functional training model whose loss
+is a `TripletLossLayer` (compile it with an optimizer only), the layer form of `TripletLoss`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Sequence
 
 import keras
 
+from zoo.layers.triplet_loss import TripletLossLayer
 from zoo.models.blocks import recurrent_stack, sequence_pooling, siamese_pair, token_embedding, unit_projection
 from zoo.registry import register_model
 
@@ -139,3 +143,22 @@ def siamese_bow(
     # Head
     encoder = keras.Model(token_ids, unit_projection(x, units=output_dim), name="encoder")
     return siamese_pair(encoder, input_names=INPUTS, name="siamese_bow")
+
+
+def with_triplet_loss(model: keras.Model, *, margin: float = 0.25, negatives: Sequence[str] = ("mean", "closest"),
+                      symmetric: bool = False) -> keras.Model:
+    """A training model around a Siamese model whose loss is a `TripletLossLayer` on its stacked encodings.
+
+    It shares the Siamese model's weights (and so its encoder's), and trains with
+    `compile(optimizer=...)` alone: the layer adds the same loss, with the same mining functions,
+    as compiling `model` with `zoo.losses.TripletLoss(margin, negatives, symmetric)`.
+
+    Example:
+        >>> siamese = zoo.build("siamese_lstm", vocab_size=1000)
+        >>> trainer = with_triplet_loss(siamese, margin=0.25, negatives=("mean", "hardest"))
+        >>> trainer.compile(optimizer="adam")
+        >>> trainer.fit(triplet_batches, epochs=3)  # then index with siamese.get_layer("encoder")
+    """
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUTS}
+    loss = TripletLossLayer(margin=margin, negatives=negatives, symmetric=symmetric, name="triplet_loss")
+    return keras.Model(inputs, loss(model(inputs)), name=f"{model.name}_triplet_trainer")

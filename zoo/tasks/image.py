@@ -9,10 +9,10 @@ the class probabilities. A second signature takes float pixels directly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -24,9 +24,9 @@ from pipelines.errors import DataError
 from pipelines.images import AUGMENTATION, image_dataset, image_format, load_pixels, normalize, read_images
 from pipelines.readers.image_set import ImageSet
 from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
+from zoo.export import read_card, resolve_export
 from zoo.registry import build, get_spec
-from zoo.training import fit
+from zoo.tasks.base import Task, export_module, train, tune
 
 TASK = "image"
 MONITOR = "val_accuracy"
@@ -71,33 +71,33 @@ class ImageData:
     """What a classifier trains from: the images, the model's input shape and tf.data pipelines."""
 
     train: ImageSet
-    val: ImageSet
+    dev: ImageSet
     input_shape: tuple[int, int, int]
     batch_size: int
     train_ds: tf.data.Dataset
-    val_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
     info: dict
 
 
 def read_image_data(
-    train_spec: str, val_spec: str | None = None, *, val_fraction: float = 0.1
+    train_spec: str, dev_spec: str | None = None, *, dev_fraction: float = 0.1
 ) -> tuple[ImageSet, ImageSet, dict]:
-    """Reads `FORMAT:PATH` specs; without a validation spec the last images of train are held out.
+    """Reads `FORMAT:PATH` specs; without a dev spec the last images of train are held out.
 
-    Returns (train, validation, info) with the source augmentation (see `pipelines.images.AUGMENTATION`)
+    Returns (train, dev, info) with the source augmentation (see `pipelines.images.AUGMENTATION`)
     under `info["augmentation"]`.
     """
     train = read_images(train_spec)
-    if val_spec:
-        val = read_images(val_spec)
+    if dev_spec:
+        dev = read_images(dev_spec)
     else:
-        count = int(len(train) * val_fraction)
+        count = int(len(train) * dev_fraction)
         if not 0 < count < len(train):
             raise DataError(train_spec, None, f"cannot hold out {count} of {len(train)} images; pass a validation spec")
-        train, val = train.hold_out(count)
-    info = {"train": train_spec, "val": val_spec or f"last {len(val)} images of train",
-            "train_images": len(train), "val_images": len(val), "augmentation": AUGMENTATION[image_format(train_spec)]}
-    return train, val, info
+        train, dev = train.hold_out(count)
+    info = {"train": train_spec, "val": dev_spec or f"last {len(dev)} images of train",
+            "train_images": len(train), "val_images": len(dev), "augmentation": AUGMENTATION[image_format(train_spec)]}
+    return train, dev, info
 
 
 def model_input_shape(name: str, data: ImageSet, config: dict | None = None) -> tuple[int, int, int]:
@@ -111,7 +111,7 @@ def model_input_shape(name: str, data: ImageSet, config: dict | None = None) -> 
 
 def prepare_image_data(
     train: ImageSet,
-    val: ImageSet,
+    dev: ImageSet,
     *,
     input_shape: Sequence[int],
     batch_size: int = 64,
@@ -121,16 +121,16 @@ def prepare_image_data(
     info: dict | None = None,
 ) -> ImageData:
     """Augmented, shuffled training batches and plain validation batches at `input_shape`."""
-    check_classes(val, train.class_names)
+    check_classes(dev, train.class_names)
     height, width, channels = input_shape
     common = dict(image_size=(height, width), channels=channels, batch_size=batch_size)
     return ImageData(
         train=train,
-        val=val,
+        dev=dev,
         input_shape=(height, width, channels),
         batch_size=batch_size,
         train_ds=image_dataset(train, training=True, crop_padding=crop_padding, flip=flip, seed=seed, **common),
-        val_ds=image_dataset(val, **common),
+        dev_ds=image_dataset(dev, **common),
         info={**(info or {}), "num_classes": len(train.class_names), "input_shape": [height, width, channels],
               "batch_size": batch_size, "augmentation": {"crop_padding": crop_padding, "flip": flip}},
     )
@@ -177,17 +177,7 @@ class ImageClassifier(tf.Module):
 
 def export_classifier(classifier: ImageClassifier, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the classifier as the next version of `base_dir/name`."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        signatures = {"serving_default": classifier.serve_bytes, "predict_pixels": classifier.serve_pixels}
-        tf.saved_model.save(classifier, path, signatures=signatures)
-        check_serving_ops(path)
-
-    classes = [c.decode("utf-8") for c in classifier.class_names.numpy()]
-    card = {"task": TASK, "signatures": SIGNATURES, "classes": classes, "num_classes": len(classes),
-            "input_shape": [*classifier.image_size, classifier.channels], **card}
-    return export_versioned(write, base_dir, name, card=card)
+    return export_module(TASK, classifier, card, base_dir=base_dir, name=name)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -227,31 +217,6 @@ def format_report(report: dict) -> str:
         lines.append(f"{name:<16}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['support']:>10}")
     lines.append(f"accuracy: {report['accuracy']:.4f} ({report['errors']} errors in {report['images']} images)")
     return "\n".join(lines)
-
-
-def evaluate_export(export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None,
-                    *, batch_size: int = 256) -> tuple[dict, Path]:
-    """Scores an export on labelled images; writes `report.json` and `confusion_matrix.png`."""
-    from zoo.plots import plot_confusion_matrix
-    from zoo.serving import load
-
-    export = resolve_export(export)
-    card = read_card(export)
-    if card.get("task") != TASK:
-        raise ZooError(f"{export}: a {card.get('task')!r} model, not an image classifier")
-    data = read_images(data_spec)
-    check_classes(data, card["classes"])
-    height, width, channels = card["input_shape"]
-    dataset = image_dataset(data, image_size=(height, width), channels=channels, batch_size=batch_size)
-    true, predicted = predict_dataset(load(export).signatures["predict_pixels"], dataset)
-    report = classification_report(true, predicted, card["classes"])
-    report.update({"export": str(export), "data": data_spec})
-    out_dir = Path(out_dir or Path("reports") / f"{card['name']}_v{card.get('version')}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), card["classes"], out_dir / "confusion_matrix.png",
-                          title=f"{card['name']} v{card.get('version')} on {data_spec}")
-    return report, out_dir
 
 
 def check_classes(data: ImageSet, classes: Sequence[str]) -> None:
@@ -320,73 +285,94 @@ def save_pictures(model: keras.Model, image: np.ndarray, workdir: str | os.PathL
     }
 
 
-# ----------------------------------------------------------------------------- training
+# ----------------------------------------------------------------------------- the task
 
 
-def train_image(
-    name: str,
-    data: ImageData,
-    *,
-    epochs: int,
-    workdir: str | os.PathLike,
-    export_dir: str | os.PathLike = "saved_models",
-    preset: str | None = None,
-    config: dict | None = None,
-    learning_rate: float = 1e-3,
-    warmup_epochs: int = 1,
-    weight_decay: float = 0.0,
-    patience: int = 3,
-    seed: int = 0,
-    verbose: int | str = "auto",
-) -> tuple[Path, dict]:
-    """Builds, trains (warm-up + cosine learning rate), scores on validation and exports a classifier.
+class ImageTask(Task):
+    """Image classifiers: warm-up + cosine learning rate, the `ImageClassifier` graph, filter and activation pictures."""
 
-    Returns (export path, validation report). `workdir` gets checkpoints, TensorBoard logs,
-    `training_curves.png`, `confusion_matrix.png`, `filters.png` and `activations.png`.
-    """
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with image data needs an image model")
-    keras.utils.set_random_seed(seed)
-    config = {**(config or {}), "input_shape": list(data.input_shape), "num_classes": len(data.train.class_names)}
-    model = build(name, preset=preset, **config)
-    steps = math.ceil(len(data.train) / data.batch_size)
-    schedule = warmup_cosine(learning_rate, total_steps=steps * epochs, warmup_steps=steps * warmup_epochs)
-    compile_classifier(model, learning_rate=schedule, weight_decay=weight_decay)
-    started = time.perf_counter()
-    history = fit(model, data.train_ds, data.val_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
-                  patience=patience, verbose=verbose)
-    seconds = time.perf_counter() - started
-    return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir, extra_card={
-        "config": spec.config(preset, **config),
-        "training": {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate,
-                     "schedule": f"linear warm-up {warmup_epochs} epoch(s), cosine decay to 0 over {epochs} epochs",
-                     "weight_decay": weight_decay, "seed": seed, "seconds": round(seconds, 1),
-                     "parameters": model.count_params(), "history": history},
-    })
+    name = TASK
+    noun = "an image classifier"
+    monitor, mode = MONITOR, "max"
+    signatures = SIGNATURES
+    options = {"warmup_epochs": 1, "weight_decay": 0.0}
+    picture = "confusion_matrix.png"
+    train_pictures = ("training_curves", "confusion_matrix", "filters", "activations")
+    tuned_pictures = "pictures of the best model: {workdir}/{{confusion_matrix,filters,activations}}.png"
 
+    def read_data(self, args, config):
+        train, dev, info = read_image_data(args.data, args.dev)
+        data = prepare_image_data(train, dev, input_shape=model_input_shape(args.name, train, config),
+                                  batch_size=args.batch_size, seed=args.seed, info=info, **info["augmentation"])
+        return data, config, {}
 
-def export_and_score(model: keras.Model, data: ImageData, *, name: str, export_dir: str | os.PathLike,
-                     workdir: str | os.PathLike, extra_card: dict) -> tuple[Path, dict]:
-    """Scores a trained classifier on validation through the serving graph, draws its pictures into
-    `workdir` and exports it with the scores.
+    def sizes(self, data: ImageData) -> dict:
+        return {"input_shape": list(data.input_shape), "num_classes": len(data.train.class_names)}
 
-    Args:
-        model: the trained classifier.
-        data: what it was trained from.
-        name: the registered model name; the export is the next version of `export_dir/name`.
-        extra_card: model-card entries (e.g. `config`, and `training` or `tuning`).
+    def build(self, name, data, *, preset, config, **options):
+        config = {**config, **self.sizes(data)}
+        return build(name, preset=preset, **config), get_spec(name).config(preset, **config)
 
-    Returns:
-        (export path, validation report).
-    """
-    classifier = ImageClassifier(model, data.train.class_names)
-    report = classification_report(*predict_dataset(classifier.serve_pixels, data.val_ds), data.train.class_names)
-    Path(workdir).mkdir(parents=True, exist_ok=True)
-    pictures = _save_validation_pictures(model, data, report, workdir)
-    card = {"model": name, "data": data.info, "metrics": {"val_accuracy": round(report["accuracy"], 4)},
-            "pictures": pictures, **extra_card}
-    return export_classifier(classifier, base_dir=export_dir, name=name, card=card), report
+    def compile(self, model, *, learning_rate, data=None, epochs=None, warmup_epochs=1, weight_decay=0.0, **options):
+        """Training: linear warm-up for `warmup_epochs`, then cosine decay to 0 over `epochs`. Search trials
+        (`epochs` None) keep the searched rate constant: trials of different lengths would get different schedules."""
+        if epochs is not None:
+            steps = math.ceil(len(data.train) / data.batch_size)
+            learning_rate = warmup_cosine(learning_rate, total_steps=steps * epochs, warmup_steps=steps * warmup_epochs)
+        return compile_classifier(model, learning_rate=learning_rate, weight_decay=weight_decay)
+
+    def training_card(self, models, runs, *, epochs, warmup_epochs=1, weight_decay=0.0, **options):
+        return {"schedule": f"linear warm-up {warmup_epochs} epoch(s), cosine decay to 0 over {epochs} epochs",
+                "weight_decay": weight_decay, "parameters": models[0].count_params()}
+
+    def serving_module(self, models, data, workdir, **options):
+        return ImageClassifier(models[0], data.train.class_names)
+
+    def serving_signatures(self, classifier):
+        return {"serving_default": classifier.serve_bytes, "predict_pixels": classifier.serve_pixels}
+
+    def card(self, classifier):
+        classes = [c.decode("utf-8") for c in classifier.class_names.numpy()]
+        return {"classes": classes, "num_classes": len(classes), "input_shape": [*classifier.image_size,
+                                                                                 classifier.channels]}
+
+    def score(self, classifier, data, *, name, workdir, **options):
+        """Validation scores; the confusion matrix, first-layer filters and activations go into `workdir`."""
+        report = classification_report(*predict_dataset(classifier.serve_pixels, data.dev_ds), data.train.class_names)
+        pictures = _save_validation_pictures(classifier.model, data, report, workdir)
+        return report, {"metrics": {"val_accuracy": round(report["accuracy"], 4)}, "pictures": pictures}
+
+    def example_inputs(self):
+        import io
+
+        from PIL import Image
+
+        png = io.BytesIO()
+        Image.new("L", (8, 8)).save(png, format="PNG")
+        return {"image_bytes": [png.getvalue()]}
+
+    def read_labelled(self, data_spec, card, *, batch_size=256, **options):
+        data = read_images(data_spec)
+        check_classes(data, card["classes"])
+        height, width, channels = card["input_shape"]
+        return image_dataset(data, image_size=(height, width), channels=channels, batch_size=batch_size)
+
+    def score_export(self, loaded, card, dataset):
+        return classification_report(*predict_dataset(loaded.signatures["predict_pixels"], dataset), card["classes"])
+
+    format_report = staticmethod(format_report)
+
+    def predict(self, export, inputs, **options):
+        return predict_files(export, inputs)
+
+    def format_predictions(self, inputs, results, *, as_json=False):
+        if as_json:
+            return json.dumps(results, indent=2)
+        lines = []
+        for result in results:
+            others = ", ".join(f"{t['class']} {t['probability']:.3f}" for t in result["top"][1:])
+            lines.append(f"{result['path']}: {result['class']} ({result['probability']:.3f}; then {others})")
+        return "\n".join(lines)
 
 
 def _save_validation_pictures(model: keras.Model, data: ImageData, report: dict, workdir) -> dict[str, str]:
@@ -395,41 +381,9 @@ def _save_validation_pictures(model: keras.Model, data: ImageData, report: dict,
     pictures = {"confusion_matrix": plot_confusion_matrix(
         np.array(report["confusion"]["matrix"]), report["confusion"]["labels"],
         Path(workdir) / "confusion_matrix.png", title="validation")}
-    first_image = next(iter(data.val_ds.unbatch().take(1)))[0].numpy()
+    first_image = next(iter(data.dev_ds.unbatch().take(1)))[0].numpy()
     return {**pictures, **save_pictures(model, first_image, workdir)}
 
 
-def tune_image(name: str, data: ImageData, *, workdir: str | os.PathLike,
-               export_dir: str | os.PathLike = "saved_models", config: dict | None = None,
-               **search) -> tuple[Path, dict, dict]:
-    """Searches a classifier's space on validation accuracy and exports the best model.
-
-    Trials train with Adam at the searched constant learning rate (no warm-up or cosine schedule:
-    trials of different lengths would get different schedules).
-
-    Args:
-        name: a registered image model.
-        data: from `prepare_image_data`; its input shape and class count are fixed.
-        workdir: the best model's validation pictures.
-        export_dir: the export is the next version of `export_dir/name`.
-        config: fixes keys the space does not search.
-        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
-            seed, verbose); the same directory resumes the search.
-
-    Returns:
-        (export path, validation report, best hyperparameters).
-    """
-    import keras_tuner as kt
-
-    from zoo.tuning import run_search
-
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model, not an image classifier")
-    fixed = {**(config or {}), "input_shape": list(data.input_shape), "num_classes": len(data.train.class_names)}
-    result = run_search(
-        name, fixed, compile_classifier, data.train_ds, data.val_ds, objective=kt.Objective(MONITOR, "max"), **search,
-    )
-    path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
-                                    extra_card={"config": result.config, "tuning": result.summary})
-    return path, report, result.hyperparameters
+train_image = functools.partial(train, TASK)
+tune_image = functools.partial(tune, TASK)

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from pipelines.ngram import ngram_tokens
-from zoo.export import export_versioned
+from zoo.export import export_serving_module
 from zoo.ngram import BOS_ID, EOS_ID, UNK_ID, NgramLM, key_rows
 
 TASK = "ngram"
@@ -98,14 +98,7 @@ def _key_strings(rows: np.ndarray) -> list[str]:
 
 def export_ngram(lm: NgramLM, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports `lm` as the next version of `base_dir/name`; its card holds the config and corpus counts."""
-    from zoo.serving import check_serving_ops
-
     scorer = NgramScorer(lm)
-
-    def write(path: str) -> None:
-        tf.saved_model.save(scorer, path, signatures={"serving_default": scorer.score})
-        check_serving_ops(path)
-
     card = {"task": TASK, "model": "ngram", "signatures": SIGNATURES, "config": lm.get_config(),
             "vocab_size": len(lm.vocab), "data": {k: v for k, v in lm.info.items()}, **card}
-    return export_versioned(write, base_dir, name, card=card)
+    return export_serving_module(scorer, {"serving_default": scorer.score}, card, base_dir=base_dir, name=name)

@@ -8,9 +8,9 @@ text's label with the class probabilities.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -23,20 +23,18 @@ from pipelines.sentiment import (
     CLASS_NAMES,
     FORMATS,
     LabelledTexts,
-    parse_spec,
     read_sentiment,
     sentiment_dataset,
     sentiment_vocabulary,
     split_data,
     token_ids,
 )
+from pipelines.readers.spec import parse_spec
 from pipelines.vocab import Vocabulary, file_table
-from zoo.errors import ZooError
-from zoo.export import export_versioned, read_card, resolve_export
-from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vocabulary_with_vectors
+from zoo.export import generic_rnn_kernels, read_card, resolve_export
+from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options, vocabulary_with_vectors
 from zoo.registry import get_spec
-from zoo.tasks.ner import generic_rnn_kernels
-from zoo.training import fit
+from zoo.tasks.base import Task, export_module, train, tune
 
 TASK = "sentiment"
 MONITOR = "val_accuracy"
@@ -80,7 +78,7 @@ def read_sentiment_data(train_spec: str, dev_spec: str | None = None):
     if dev_spec:
         train, dev = read_sentiment(train_spec), read_sentiment(dev_spec)
     else:
-        name, split, paths = parse_spec(train_spec)
+        name, split, paths = parse_spec(train_spec, FORMATS, splits=True)
         if split not in (None, "train"):
             raise DataError(None, None, f"training on the {split!r} split needs a dev spec (--dev); got {train_spec!r}")
         whole = FORMATS[name](paths)
@@ -159,16 +157,7 @@ def make_classifier(model: keras.Model, vocab: Vocabulary, workdir: str | os.Pat
 
 def export_classifier(classifier: SentimentClassifier, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the classifier as the next version of `base_dir/name`."""
-    from zoo.serving import check_serving_ops
-
-    def write(path: str) -> None:
-        tf.saved_model.save(classifier, path, signatures={"serving_default": classifier.serve_text})
-        check_serving_ops(path)
-
-    classes = [c.decode("utf-8") for c in classifier.class_names.numpy()]
-    card = {"task": TASK, "signatures": SIGNATURES, "classes": classes, "vocab_size": int(classifier.vocab.size()),
-            **card}
-    return export_versioned(write, base_dir, name, card=card)
+    return export_module(TASK, classifier, card, base_dir=base_dir, name=name)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -222,28 +211,6 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluate_export(
-    export: str | os.PathLike, data_spec: str, out_dir: str | os.PathLike | None = None
-) -> tuple[dict, Path]:
-    """Scores an export on labelled texts; writes `report.json` and `confusion_matrix.png`."""
-    from zoo.plots import plot_confusion_matrix
-    from zoo.serving import load
-
-    export = resolve_export(export)
-    card = read_card(export)
-    if card.get("task") != TASK:
-        raise ZooError(f"{export}: a {card.get('task')!r} model, not a sentiment classifier")
-    data = read_sentiment(data_spec)
-    report = score(load(export).signatures["serving_default"], data, card["classes"])
-    report.update({"export": str(export), "data": data_spec})
-    out_dir = Path(out_dir or Path("reports") / f"{card['name']}_v{card.get('version')}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), card["classes"], out_dir / "confusion_matrix.png",
-                          title=f"{card['name']} v{card.get('version')} on {data_spec}")
-    return report, out_dir
-
-
 def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[dict]:
     """Each text's label and class probabilities through the export's `serving_default`."""
     from zoo.serving import load
@@ -256,109 +223,84 @@ def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[dict]
             for text, label, probabilities in zip(texts, out["label"].numpy(), out["probabilities"].numpy())]
 
 
-# ----------------------------------------------------------------------------- training
+# ----------------------------------------------------------------------------- the task
 
 
-def train_sentiment(
-    name: str,
-    data: SentimentData,
-    *,
-    epochs: int,
-    workdir: str | os.PathLike,
-    export_dir: str | os.PathLike = "saved_models",
-    preset: str | None = None,
-    config: dict | None = None,
-    learning_rate: float = 1e-3,
-    patience: int = 3,
-    freeze_embeddings: bool = False,
-    seed: int = 0,
-    verbose: int | str = "auto",
-) -> tuple[Path, dict]:
-    """Builds, trains (best dev epoch kept), scores on dev and exports a classifier.
+class SentimentTask(Task):
+    """Text classifiers: early stopping on dev accuracy, the `SentimentClassifier` graph, a confusion matrix."""
 
-    When `data` carries pretrained word vectors, the model's `embedding_dim` is theirs and its
-    token embedding starts from them (fine-tuned, or fixed with `freeze_embeddings`).
+    name = TASK
+    noun = "a sentiment classifier"
+    monitor, mode = MONITOR, "max"
+    signatures = SIGNATURES
+    options = {"freeze_embeddings": False}
+    picture = "confusion_matrix.png"
+    train_pictures = ("training_curves", "confusion_matrix")
+    tuned_pictures = "dev confusion matrix of the best model: {workdir}/confusion_matrix.png"
 
-    Returns (export path, dev report); `workdir` gets checkpoints, logs, `training_curves.png`
-    and `confusion_matrix.png` (dev).
-    """
-    spec = _sentiment_spec(name)
-    keras.utils.set_random_seed(seed)
-    sizes = _sizes(data)
-    model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
-                                       config=config, **sizes)
-    compile_sentiment(model, learning_rate=learning_rate)
-    started = time.perf_counter()
-    history = fit(model, data.train_ds, data.dev_ds, epochs=epochs, workdir=workdir, monitor=MONITOR, mode="max",
-                  patience=patience, verbose=verbose)
-    training = {"epochs_run": len(history.get("loss", [])), "learning_rate": learning_rate, "seed": seed,
-                "seconds": round(time.perf_counter() - started, 1), "parameters": model.count_params(),
-                "freeze_embeddings": freeze_embeddings, "history": history}
-    return export_and_score(model, data, name=name, export_dir=export_dir, workdir=workdir,
-                            extra_card={"config": spec.config(preset, **sizes, **(config or {})), "training": training})
+    word_vectors = True
 
+    def read_data(self, args, config):
+        train, dev, info = read_sentiment_data(args.data, args.dev)
+        data = prepare_sentiment_data(train, dev, batch_size=args.batch_size, seed=args.seed, min_count=args.min_count,
+                                      max_vocab=args.max_vocab, info=info, **vector_options(args))
+        return data, config, {}
 
-def tune_sentiment(name: str, data: SentimentData, *, workdir: str | os.PathLike,
-                   export_dir: str | os.PathLike = "saved_models", config: dict | None = None,
-                   **search) -> tuple[Path, dict, dict]:
-    """Searches a classifier's space on dev accuracy and exports the best model.
+    def sizes(self, data: SentimentData) -> dict:
+        return {"vocab_size": len(data.vocab), "num_classes": len(CLASS_NAMES)}
 
-    Args:
-        name: a registered sentiment model.
-        data: from `prepare_sentiment_data`; its vocabulary and class count are fixed.
-        workdir: the best model's dev confusion matrix.
-        export_dir: the export is the next version of `export_dir/name`.
-        config: fixes keys the space does not search.
-        **search: `zoo.tuning.run_search`'s options (directory, algorithm, max_trials, max_epochs, preset,
-            seed, verbose); the same directory resumes the search.
+    def build(self, name, data, *, preset, config, freeze_embeddings=False, **options):
+        """With pretrained vectors in `data`, the token embedding starts from them (fixed with `freeze_embeddings`)."""
+        model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
+                                           config=config, **self.sizes(data))
+        return model, get_spec(name).config(preset, **self.sizes(data), **config)
 
-    Returns:
-        (export path, dev report, best hyperparameters).
-    """
-    import keras_tuner as kt
+    def compile(self, model, *, learning_rate, data=None, epochs=None, **options):
+        return compile_sentiment(model, learning_rate=learning_rate)
 
-    from zoo.tuning import run_search
+    def check_options(self, data, *, tuning=False, **options):
+        if tuning:
+            check_no_vectors_for_search(data.embeddings)
 
-    _sentiment_spec(name)
-    check_no_vectors_for_search(data.embeddings)
-    fixed = {**(config or {}), **_sizes(data)}
-    result = run_search(name, fixed, compile_sentiment, data.train_ds, data.dev_ds,
-                        objective=kt.Objective(MONITOR, "max"), **search)
-    path, report = export_and_score(result.model, data, name=name, export_dir=export_dir, workdir=workdir,
-                                    extra_card={"config": result.config, "tuning": result.summary})
-    return path, report, result.hyperparameters
+    def training_card(self, models, runs, *, freeze_embeddings=False, **options):
+        return {"parameters": models[0].count_params(), "freeze_embeddings": freeze_embeddings}
 
+    def serving_module(self, models, data, workdir, **options):
+        return make_classifier(models[0], data.vocab, workdir)
 
-def export_and_score(model: keras.Model, data: SentimentData, *, name: str, export_dir: str | os.PathLike,
-                     workdir: str | os.PathLike, extra_card: dict) -> tuple[Path, dict]:
-    """Scores a trained classifier on dev through the serving graph, draws its confusion matrix into
-    `workdir` and exports it with the score.
+    def serving_signatures(self, classifier):
+        return {"serving_default": classifier.serve_text}
 
-    Args:
-        model: the trained classifier.
-        data: what it was trained from.
-        name: the registered model name; the export is the next version of `export_dir/name`.
-        extra_card: model-card entries (e.g. `config`, and `training` or `tuning`).
+    def card(self, classifier):
+        return {"classes": [c.decode("utf-8") for c in classifier.class_names.numpy()],
+                "vocab_size": int(classifier.vocab.size())}
 
-    Returns:
-        (export path, dev report).
-    """
-    from zoo.plots import plot_confusion_matrix
+    def score(self, classifier, data, *, name, workdir, **options):
+        """Dev scores; the dev confusion matrix goes into `workdir`."""
+        report = score(classifier.serve_text, data.dev)
+        self.draw(report, data, Path(workdir) / "confusion_matrix.png", title=f"{name} on {data.dev.source}")
+        return report, {"metrics": {"dev_accuracy": round(report["accuracy"], 4)}}
 
-    classifier = make_classifier(model, data.vocab, workdir)
-    report = score(classifier.serve_text, data.dev)
-    plot_confusion_matrix(np.array(report["confusion"]["matrix"]), CLASS_NAMES, Path(workdir) / "confusion_matrix.png",
-                          title=f"{name} on {data.dev.source}")
-    card = {"model": name, "data": data.info, "metrics": {"dev_accuracy": round(report["accuracy"], 4)}, **extra_card}
-    return export_classifier(classifier, base_dir=export_dir, name=name, card=card), report
+    def example_inputs(self):
+        return {"text": ["what a lovely day :)"]}
+
+    def read_labelled(self, data_spec, card, **options):
+        return read_sentiment(data_spec)
+
+    def score_export(self, loaded, card, data):
+        return score(loaded.signatures["serving_default"], data, card["classes"])
+
+    format_report = staticmethod(format_report)
+
+    def predict(self, export, inputs, **options):
+        return predict_texts(export, inputs)
+
+    def format_predictions(self, inputs, results, *, as_json=False):
+        if as_json:
+            return json.dumps(results, indent=2, ensure_ascii=False)
+        return "\n".join(f"{r['label']:<10}({', '.join(f'{n} {p:.3f}' for n, p in r['probabilities'].items())})  "
+                         f"{r['text']}" for r in results)
 
 
-def _sentiment_spec(name: str):
-    spec = get_spec(name)
-    if spec.task != TASK:
-        raise ZooError(f"{name!r} is a {spec.task!r} model; `train` with sentiment data needs a sentiment model")
-    return spec
-
-
-def _sizes(data: SentimentData) -> dict:
-    return {"vocab_size": len(data.vocab), "num_classes": len(CLASS_NAMES)}
+train_sentiment = functools.partial(train, TASK)
+tune_sentiment = functools.partial(tune, TASK)

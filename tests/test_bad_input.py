@@ -1,0 +1,183 @@
+"""Bad input, format by format: each case is a data spec with its files and the message it must give.
+
+Every case must raise `DataError` (which `zoo` prints as one `zoo: error: ...` line and exit 2)
+whose message holds the expected fragment, names the file, and fits on one short line.
+`test_every_format_has_cases` fails when a data format is added without cases here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+from pipelines.errors import DataError
+from pipelines.images import IMAGE_FORMATS, read_images
+from pipelines.language_model import read_text
+from pipelines.pairs import PAIR_FORMATS, read_pairs
+from pipelines.readers import FORMATS as TAGGED_FORMATS
+from pipelines.readers import read_tagged
+from pipelines.sentiment import FORMATS as SENTIMENT_FORMATS
+from pipelines.sentiment import read_sentiment
+from tests.helpers import TWEETS_HEADER
+
+EXIT_USER_ERROR = 2  # what zoo.cli.main returns for a DataError
+
+
+def _read_text_spec(spec: str):
+    kind, _, path = spec.partition(":")
+    assert kind == "text"
+    return read_text(path)
+
+
+# Each format's public reading entry point, taking the whole `FORMAT:PATH` spec.
+READERS = {
+    **{name: read_tagged for name in TAGGED_FORMATS},
+    **{name: read_sentiment for name in SENTIMENT_FORMATS},
+    **{name: read_pairs for name in PAIR_FORMATS},
+    **{name: read_images for name in IMAGE_FORMATS},
+    "text": _read_text_spec,
+}
+
+BOM = "\ufeff".encode()
+HUGE = b"x" * 200_000
+SICK_HEADER = ("pair_ID\tsentence_A\tsentence_B\tentailment_label\trelatedness_score\tentailment_AB\tentailment_BA\t"
+               "sentence_A_original\tsentence_B_original\tsentence_A_dataset\tsentence_B_dataset\tSemEval_set\n")
+MRPC_HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _pickle(obj) -> bytes:
+    return pickle.dumps(obj)
+
+
+# (format, spec after "FORMAT:" with {d} for the case's folder, {path: bytes} to write there, message fragment)
+CASES = [
+    # conll2003
+    ("conll2003", "{d}/missing.txt", {}, "missing.txt: file not found"),
+    ("conll2003", "{d}/a.txt", {"a.txt": b""}, "a.txt: file is empty"),
+    ("conll2003", "{d}/a.txt", {"a.txt": b"EU NNP I-ORG\n"}, "a.txt:1: expected 4 space-separated columns"),
+    ("conll2003", "{d}/a.txt", {"a.txt": b"EU NNP I-NP ORG\n"}, "a.txt:1: expected a tag 'O' or B-/I-/E-/S-"),
+    ("conll2003", "{d}/a.txt", {"a.txt": b"EU NNP I-NP \xff\n"}, "a.txt:1: cannot decode bytes as utf-8"),
+    ("conll2003", "{d}/a.txt", {"a.txt": b"-DOCSTART- -X- O O\n\n"}, "expected at least one sentence"),
+    ("conll2003", "{d}/a.txt.gz", {"a.txt.gz": b"EU NNP I-NP I-ORG\n"}, "expected gzip data (the name ends in .gz)"),
+    ("conll2003", "{d}/a.txt", {"a.txt": "EU NNP I-NP I-ORG\n".encode("utf-16")}, "a.txt:1: the file is UTF-16"),
+    ("conll2003", "{d}/a.txt", {"a.txt": b"EU NNP I-NP I-ORG\n" + HUGE + b"\n"}, "more characters)"),
+    # gmb
+    ("gmb", "{d}/g.csv", {"g.csv": b"Sentence,Word,POS,Tag\n"}, "g.csv:1: expected the header 'Sentence #,Word,POS,Tag'"),
+    ("gmb", "{d}/g.csv", {"g.csv": b"Sentence #,Word,POS,Tag\n,Li,NNP,B-per\n"}, "g.csv:2: expected a sentence id"),
+    ("gmb", "{d}/g.csv", {"g.csv": b"Sentence #,Word,POS,Tag\nSentence: 1,Li,NNP\n"}, "expected 4 comma-separated"),
+    ("gmb", "{d}/g.csv", {"g.csv": b"Sentence #,Word,POS,Tag\nSentence: 1,Li,NNP,I-per\n"}, "g.csv:2: expected 'B-per'"),
+    ("gmb", "{d}/g.csv", {"g.csv": b"Sentence #,Word,POS,Tag\n"}, "expected at least one sentence"),
+    # tsv
+    ("tsv", "{d}/t.tsv", {"t.tsv": b"Li B-PER\n"}, "t.tsv:1: expected 2 tab-separated columns (token, tag), got 1"),
+    ("tsv", "{d}/t.tsv", {"t.tsv": b"Li\tB-PER\nflew\tI-LOC\n"}, "t.tsv:2: expected 'B-LOC' or 'I-LOC' before"),
+    ("tsv", "{d}/t.tsv", {"t.tsv": b"\n\n"}, "expected at least one sentence ('token<TAB>tag' lines), got none"),
+    ("tsv", "{d}", {"x": b""}, "expected a file, got a directory"),
+    # text
+    ("text", "{d}/missing.txt", {}, "missing.txt: file not found"),
+    ("text", "{d}/c.txt", {"c.txt": b""}, "c.txt: file is empty"),
+    ("text", "{d}/c.txt", {"c.txt": b"fine\nbad \xe9 byte\n"}, "c.txt:2: cannot decode bytes as utf-8"),
+    ("text", "{d}/c.txt.gz", {"c.txt.gz": gzip.compress(b"fine\n" * 100)[:-20]}, "c.txt.gz:"),
+    # tweets
+    ("tweets", "{d}/p.csv", {"p.csv": b""}, "expected 'tweets:POS_PATH,NEG_PATH'"),
+    ("tweets", "{d}/p.csv,{d}/n.csv", {"p.csv": b"id,text\n1,hi\n", "n.csv": b""}, "p.csv:1: expected a header whose last column"),
+    ("tweets", "{d}/p.csv,{d}/n.csv", {"p.csv": TWEETS_HEADER.encode() + b"1,2\r\n", "n.csv": b""}, "p.csv:2: expected 7"),
+    ("tweets", "{d}/p.csv,{d}/n.csv", {"p.csv": TWEETS_HEADER.encode() + b'1,2,3,4,5,6,"open\r\n', "n.csv": b""},
+     "p.csv:2: cannot parse the CSV row"),
+    ("tweets", "{d}/p.csv,{d}/n.csv", {"p.csv": TWEETS_HEADER.encode(), "n.csv": b""}, "p.csv: no tweets after the header"),
+    # sst2
+    ("sst2", "{d}/s.tsv", {"s.tsv": b"text\tlabel\n"}, "s.tsv:1: expected the header 'sentence<TAB>label'"),
+    ("sst2", "{d}/s.tsv", {"s.tsv": b"sentence\tlabel\ngood\t2\n"}, "s.tsv:2: expected the label 0 or 1, got '2'"),
+    ("sst2", "{d}/s.tsv", {"s.tsv": b"sentence\tlabel\n \t1\n"}, "s.tsv:2: the sentence is empty"),
+    ("sst2", "{d}/s.tsv", {"s.tsv": b"sentence\tlabel\n"}, "s.tsv: no sentences after the header"),
+    ("sst2", "{d}/s.tsv", {"s.tsv": b"sentence\tlabel\ngood\n"}, "s.tsv:2: expected 2 tab-separated fields"),
+    # quora
+    ("quora", "{d}/q.tsv", {"q.tsv": b"1\ta\tb\n"}, "q.tsv:1: expected 4 tab-separated fields"),
+    ("quora", "{d}/q.tsv", {"q.tsv": b"yes\ta\tb\t1\n"}, "q.tsv:1: expected a label 0 or 1 in column is_duplicate"),
+    ("quora", "{d}/q.tsv", {"q.tsv": b"1\t \tb\t1\n"}, "q.tsv:1: expected text in column question1"),
+    ("quora", "{d}/q.tsv", {"q.tsv": b"\n\n"}, "q.tsv: expected at least one pair"),
+    # mrpc
+    ("mrpc", "{d}/m.txt", {"m.txt": b"Quality\tID\n"}, "m.txt:1: expected the header"),
+    ("mrpc", "{d}/m.txt", {"m.txt": MRPC_HEADER.encode() + b"2\t1\t2\ta\tb\n"}, "m.txt:2: expected a label 0 or 1"),
+    ("mrpc", "{d}/m.txt", {"m.txt": BOM + MRPC_HEADER.encode()}, "m.txt: expected at least one pair"),
+    # sick
+    ("sick", "{d}/s.txt", {"s.txt": b"pair_ID\n"}, "s.txt:1: expected the header"),
+    ("sick", "{d}/s.txt", {"s.txt": (SICK_HEADER + "1\ta\tb\tMAYBE\t3\tx\tx\tx\tx\tx\tx\tx\n").encode()},
+     "s.txt:2: expected an entailment_label in ['NEUTRAL', 'ENTAILMENT', 'CONTRADICTION'], got 'MAYBE'"),
+    ("sick", "{d}/s.txt", {"s.txt": (SICK_HEADER + "1\ta\tb\tNEUTRAL\t7\tx\tx\tx\tx\tx\tx\tx\n").encode()},
+     "s.txt:2: expected a score from 1 to 5 in column relatedness_score, got '7'"),
+    # stsb
+    ("stsb", "{d}/s.csv", {"s.csv": b"main\tf\t2012\t1\t4.0\tonly one\n"}, "s.csv:1: expected 7 to 9 tab-separated fields"),
+    ("stsb", "{d}/s.csv", {"s.csv": b"main\tf\t2012\t1\tfive\ta\tb\n"}, "s.csv:1: expected a score from 0 to 5"),
+    # mnist
+    ("mnist", "{d}", {}, "train-images-idx3-ubyte: file not found (nor with .gz)"),
+    ("mnist", "{d}", {"train-images-idx3-ubyte": b"\x00\x00", "train-labels-idx1-ubyte": b""},
+     "train-images-idx3-ubyte: expected an IDX header of at least 4 bytes, got 2 bytes"),
+    ("mnist-test", "{d}", {"t10k-images-idx3-ubyte.gz": gzip.compress(_idx(np.zeros((2, 3, 3))))[:-10],
+                           "t10k-labels-idx1-ubyte": _idx(np.zeros(2))}, "t10k-images-idx3-ubyte.gz: cannot read gzip data"),
+    # idx
+    ("idx", "{d}/i", {"i": b""}, "expected 'idx:IMAGES_PATH,LABELS_PATH'"),
+    ("idx", "{d}/i,{d}/l", {"i": _idx(np.zeros((2, 3, 3))), "l": _idx(np.zeros(3))}, "expected one label per image (2 in"),
+    ("idx", "{d}/i,{d}/l", {"i": _idx(np.zeros((2, 3, 3)))[:-1], "l": _idx(np.zeros(2))}, "the file is truncated or corrupt"),
+    ("idx", "{d}/i,{d}/l", {"i": _idx(np.zeros(2)), "l": _idx(np.zeros(2))}, "expected uint8 images of shape (N, H, W)"),
+    # cifar10
+    ("cifar10", "{d}", {}, "data_batch_1: file not found"),
+    ("cifar10", "{d}", {"data_batch_1": b"not a pickle"}, "data_batch_1: cannot read the file as a CIFAR python batch"),
+    ("cifar10", "{d}", {"data_batch_1": _pickle([1, 2])}, "data_batch_1: expected a pickled dict, got list"),
+    ("cifar10", "{d}", {"data_batch_1": _pickle({b"data": np.zeros((1, 10), np.uint8), b"labels": [0]})},
+     "data_batch_1: expected uint8 rows of 3072 values"),
+    ("cifar10-test", "{d}", {"test_batch": _pickle({b"labels": [0]})}, "test_batch: expected the keys 'data' and 'labels'"),
+    # folder
+    ("folder", "{d}/missing", {}, "missing: expected a folder with one subfolder of images per class"),
+    ("folder", "{d}", {"a.png": b""}, "expected one subfolder of images per class, found no subfolders"),
+    ("folder", "{d}", {"cat/notes.txt": b"x"}, "cat: class folder holds no images"),
+    ("folder", "{d}", {"cat/a.png": b"\x89PNG but not really"}, "a.png: not a readable image"),
+]
+
+
+@pytest.mark.parametrize("fmt, spec, files, fragment", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_bad_input_gives_one_located_line(tmp_path, fmt, spec, files, fragment):
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(DataError) as caught:
+        READERS[fmt](f"{fmt}:" + spec.format(d=tmp_path))
+    message = str(caught.value)
+    assert fragment in message
+    assert "\n" not in message and len(message) < 400 + len(str(tmp_path)) * 2
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_every_format_has_cases(fmt):
+    assert sum(case[0] == fmt for case in CASES) >= (1 if fmt.endswith("-test") else 2), (
+        f"add bad-input cases for the {fmt!r} format to tests/test_bad_input.py")
+
+
+@pytest.mark.parametrize("reader, spec, fragment", [
+    (read_tagged, "csv:x", "expected a format in 'csv:x' among 'conll2003', 'gmb', 'tsv', got 'csv'"),
+    (read_tagged, "conll2003", "expected a data spec 'FORMAT:PATH'"),
+    (read_sentiment, "tweets/valid:a,b", "expected a split of 'tweets' among ['train', 'dev', 'test'], got 'valid'"),
+    (read_sentiment, "imdb:x", "expected a format in 'imdb:x' among 'tweets', 'sst2', got 'imdb'"),
+    (read_pairs, "snli:x", "expected a pair format in 'snli:x' among"),
+    (read_images, "png:x", "expected an image data spec 'FORMAT:PATH' with FORMAT one of"),
+])
+def test_bad_specs_name_the_formats(reader, spec, fragment):
+    with pytest.raises(DataError, match=None) as caught:
+        reader(spec)
+    assert fragment in str(caught.value)
+
+
+def test_data_errors_are_what_the_cli_turns_into_exit_2(tmp_path, capsys):
+    from zoo.cli import main
+
+    assert main(["train", "bilstm_ner", "--data", f"tsv:{tmp_path}/none.tsv"]) == EXIT_USER_ERROR
+    assert capsys.readouterr().err == f"zoo: error: {tmp_path}/none.tsv: file not found\n"
