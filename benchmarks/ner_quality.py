@@ -2,6 +2,12 @@
 
     .venv/bin/python -m benchmarks.ner_quality --dataset conll2003 --seeds 0 1 2
     .venv/bin/python -m benchmarks.ner_quality --dataset gmb --seeds 0 1 2
+    .venv/bin/python -m benchmarks.ner_quality --dataset conll2003 --seeds 0 1 2 --epochs 15 --patience 3 \\
+        --word-vectors glove-6b-50d --vectors-vocab 100000 --singleton-unk 0.5 --name glove_unk
+
+`--word-vectors` starts the word embedding from pretrained vectors (a file, or `glove-6b-50d` from
+the `glove` extra), `--singleton-unk P` shows training words seen once as `<UNK>` with
+probability P, `--word-dropout P` every other word; `--name` keeps variants in separate files.
 
 - conll2003: train on `eng.train`, choose everything (early stopping included) on `eng.testa`;
   the official test file is held out and scored independently with `zoo evaluate`.
@@ -9,8 +15,8 @@
   stopping), last 10% test (reported).
 
 F1 is seqeval's strict IOB2 entity-level micro F1 (not conlleval's lenient chunking). Writes
-`results/ner_<dataset>.json` and `.md`. Each run is one `zoo.tasks.ner.train_ner` call, exported
-and scored through the exported graph.
+`results/ner_<dataset>[_<name>].json` and `.md`, with each run's dev F1 per epoch. Each run is one
+`zoo.tasks.ner.train_ner` call, exported and scored through the exported graph.
 """
 
 from __future__ import annotations
@@ -56,7 +62,9 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     from zoo.tasks.ner import headline, ner_report, prepare_ner_data, tag_token_lists, train_ner
 
     data = prepare_ner_data(train, dev, model=args.model, scheme=args.scheme, batch_size=args.batch_size, seed=seed,
-                            info={"benchmark": args.dataset})
+                            info={"benchmark": args.dataset}, word_vectors=args.word_vectors,
+                            vectors_vocab=args.vectors_vocab, singleton_unk=args.singleton_unk,
+                            word_dropout=args.word_dropout)
     started = time.perf_counter()
     path, dev_report = train_ner(
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
@@ -67,7 +75,10 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     card = json.loads((path / "model_card.json").read_text())
     result = {"seed": seed, "export": str(path), "train_seconds": round(card["training"]["seconds"], 1),
               "total_seconds": round(seconds, 1), "epochs_run": card["training"]["epochs_run"],
-              "dev": headline(dev_report), "dev_entities": dev_report["entities"]}
+              "dev": headline(dev_report), "dev_entities": dev_report["entities"],
+              "word_vectors": card["data"].get("word_vectors"),
+              "per_epoch": {k: [round(v, 4) for v in card["training"]["history"].get(k, [])]
+                            for k in ("val_f1", "loss", "val_loss")}}
     if test:
         tagged = tag_token_lists(load(path).signatures["tag_tokens"], [s.tokens for s in test])
         test_report = ner_report([s.tags for s in test], tagged)
@@ -114,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--lr-decay", type=float, default=0.05)
     parser.add_argument("--scheme", choices=["iob2", "iobes"], default="iobes")
+    parser.add_argument("--word-vectors", metavar="PATH|NAME",
+                        help="start the word embedding from these vectors (a GloVe/word2vec text file or glove-6b-50d)")
+    parser.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
+                        help="with --word-vectors: the first N words of the vectors join the vocabulary")
+    parser.add_argument("--singleton-unk", type=float, default=0.0, metavar="P",
+                        help="show training words seen once as <UNK> with probability P (Lample et al.: 0.5)")
+    parser.add_argument("--word-dropout", type=float, default=0.0, metavar="P",
+                        help="show every other training word as <UNK> with probability P")
+    parser.add_argument("--name", help="results file name suffix (ner_<dataset>_<name>.json), for variants")
     parser.add_argument("--limit", type=int, help="first N training sentences only (smoke runs)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args(argv)
@@ -134,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    name = f"ner_{args.dataset}" + ("_smoke" if args.limit else "")
+    name = f"ner_{args.dataset}" + (f"_{args.name}" if args.name else "") + ("_smoke" if args.limit else "")
     (args.out / f"{name}.json").write_text(json.dumps(report, indent=2))
     (args.out / f"{name}.md").write_text(markdown(report) + "\n")
     print(markdown(report))

@@ -62,18 +62,25 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="POS_CSV,NEG_CSV of the NLTK twitter_samples export")
     parser.add_argument("--sst2", type=Path, default=DATASETS / "sst2/train.tsv.gz", help="GLUE SST-2 train.tsv(.gz)")
     parser.add_argument("--sst2-official-dev", type=Path, help="GLUE SST-2 dev.tsv, scored when given")
-    parser.add_argument("--word-vectors", type=Path,
-                        help="SST-2 models start from these pretrained vectors (GloVe/word2vec text; embedding_dim "
+    parser.add_argument("--word-vectors", metavar="PATH|NAME",
+                        help="SST-2 models start from these pretrained vectors (GloVe/word2vec text, or glove-6b-50d "
+                             "from the `glove` extra; embedding_dim "
                              "becomes theirs); results go to sentiment_word_vectors.json/.md")
     parser.add_argument("--vectors-vocab", type=int, default=100000,
                         help="with --word-vectors: the file's first N words join the vocabulary (default 100000)")
     parser.add_argument("--datasets", nargs="+", choices=["tweets", "sst2"], default=["tweets", "sst2"])
     parser.add_argument("--models", nargs="+", choices=list(MODELS["sst2"]), default=list(MODELS["sst2"]))
     parser.add_argument("--seed", type=int, default=0, help="weights and shuffling (the splits are fixed)")
+    parser.add_argument("--epochs", type=int, help="most epochs per model (default: tweets 10, sst2 4)")
     parser.add_argument("--export-dir", type=Path, default=ROOT / "saved_models")
     parser.add_argument("--workdir", type=Path, default=ROOT / "runs" / "benchmark_sentiment")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return parser.parse_args(argv)
+
+
+def training_settings(args) -> dict:
+    """`TRAINING` with `--epochs`, when given, as every dataset's most epochs."""
+    return {name: {**settings, **({"epochs": args.epochs} if args.epochs else {})} for name, settings in TRAINING.items()}
 
 
 def random_split_leak(texts, *, fraction: float = 0.05, seed: int = 0) -> float:
@@ -111,7 +118,7 @@ def run_dataset(name: str, args) -> tuple[list[dict], dict]:
 
     spec = f"tweets:{args.tweets}" if name == "tweets" else f"sst2:{args.sst2}"
     train, dev, info = read_sentiment_data(spec)
-    training = TRAINING[name]
+    training = training_settings(args)[name]
     vectors = {"word_vectors": args.word_vectors, "vectors_vocab": args.vectors_vocab} if (
         name == "sst2" and args.word_vectors) else {}
     data = prepare_sentiment_data(train, dev, batch_size=training["batch_size"], num_buckets=training["num_buckets"],
@@ -165,7 +172,7 @@ def main(argv=None) -> dict:
         "command": " ".join(["python -m benchmarks.sentiment", *(shlex.quote(a) for a in (argv or sys.argv[1:]))]),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine_info(),
-        "training": TRAINING, "targets": TARGETS, "course_network_quoted": COURSE, "data": data, "rows": rows,
+        "training": training_settings(args), "targets": TARGETS, "course_network_quoted": COURSE, "data": data, "rows": rows,
         "total_minutes": round((time.perf_counter() - started) / 60, 1),
     }
     write_results(args.out, "sentiment_word_vectors" if args.word_vectors else "sentiment", result,

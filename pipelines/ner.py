@@ -7,6 +7,7 @@ loss and the metrics).
 
 from __future__ import annotations
 
+import collections
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ import tensorflow as tf
 from pipelines.batching import bucket_by_length, quantile_boundaries
 from pipelines.errors import DataError
 from pipelines.features import FeatureSpec, TokenFeatures, word_key_strings
-from pipelines.vocab import Vocabulary, build_tag_vocabulary, build_vocabulary
+from pipelines.vocab import PAD, UNK, Vocabulary, build_tag_vocabulary, build_vocabulary
 
 TAG_PAD_ID = -1
 
@@ -30,6 +31,48 @@ def ner_vocabularies(
     token_lists = (flat[a:b] for a, b in zip(offsets[:-1], offsets[1:]))
     vocab = build_vocabulary(token_lists, min_count=min_count, max_size=max_size)
     return vocab, build_tag_vocabulary(s.tags for s in sentences)
+
+
+def unknown_rates(sentences: Sequence, vocab: Vocabulary, *, singletons: float = 0.0, others: float = 0.0,
+                  lowercase: bool = False) -> np.ndarray:
+    """Per word id, the probability that a training batch shows the word as `<UNK>` (see `ner_dataset`).
+
+    Words whose key occurs once in `sentences` get `singletons` (Lample et al. 2016 use 0.5, so
+    the `<UNK>` row learns what an unseen word looks like), all other words `others` (word
+    dropout); `<PAD>`, `<UNK>` and vocabulary words absent from `sentences` (added from
+    pretrained vectors) get 0.
+
+    Returns:
+        float32 (len(vocab),) rates.
+    """
+    for name, rate in (("singletons", singletons), ("others", others)):
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1]. Received: {name}={rate}")
+    counts = collections.Counter(word_key_strings([t for s in sentences for t in s.tokens], lowercase=lowercase))
+    rates = np.zeros(len(vocab), dtype=np.float32)
+    for i, token in enumerate(vocab.tokens):
+        if token not in (PAD, UNK) and counts[token]:
+            rates[i] = singletons if counts[token] == 1 else others
+    return rates
+
+
+def replace_with_unknown(dataset: tf.data.Dataset, rates: np.ndarray, *, unknown_id: int,
+                         seed: int = 0) -> tf.data.Dataset:
+    """Each example's `token_ids` with word id i replaced by `unknown_id` with probability `rates[i]`.
+
+    New draws every epoch (a fresh pass re-randomizes), the same draws for the same `seed`.
+    Only the word ids change: characters and shapes still show the word.
+    """
+    rates = tf.constant(rates, dtype=tf.float32)
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def replace(example, draw_seed):
+        inputs, tag_ids = example
+        ids = inputs["token_ids"]
+        hit = tf.random.stateless_uniform(tf.shape(ids), seed=draw_seed) < tf.gather(rates, ids)
+        return {**inputs, "token_ids": tf.where(hit, tf.cast(unknown_id, ids.dtype), ids)}, tag_ids
+
+    return tf.data.Dataset.zip(dataset, draws).map(replace)
 
 
 def encode_tags(sentences: Sequence, tags: Vocabulary, *, source: str | None = None) -> list[list[int]]:
@@ -67,6 +110,7 @@ def ner_dataset(
     seed: int = 0,
     source: str | None = None,
     features: TokenFeatures | None = None,
+    unknown: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """Batches of `(inputs, tag_ids)` padded to the batch's longest sentence.
 
@@ -84,6 +128,8 @@ def ner_dataset(
         seed: shuffling seed.
         source: where the sentences came from, for error messages.
         features: how tokens become inputs (default: word ids from `vocab`).
+        unknown: per word id, the probability of showing it as `<UNK>` (training only; see
+            `unknown_rates`, `replace_with_unknown`), drawn anew every epoch from `seed`.
     """
     if not sentences:
         raise DataError(source, None, "no sentences to build a dataset from")
@@ -99,6 +145,8 @@ def ner_dataset(
     dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=True)
+    if unknown is not None:
+        dataset = replace_with_unknown(dataset, unknown, unknown_id=vocab.unknown_id, seed=seed)
     dataset = bucket_by_length(
         dataset,
         length_fn=lambda x, _: tf.shape(x["token_ids"])[0],

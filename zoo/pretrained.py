@@ -45,7 +45,8 @@ def vocabulary_with_vectors(vocab, path, *, first: int = 0, keys=None, seed: int
 
     Args:
         vocab: the vocabulary built from the training data.
-        path: a GloVe / word2vec / fastText text file (see `pipelines.word_vectors`).
+        path: a GloVe / word2vec / fastText text file, or the name of installed vectors such as
+            "glove-6b-50d" (see `pipelines.word_vectors`).
         first: the file's first this many words join the vocabulary.
         keys: maps a list of file words to the keys the task looks words up by (e.g. NER's
             digit-normalised forms); identity when `None`.
@@ -54,9 +55,9 @@ def vocabulary_with_vectors(vocab, path, *, first: int = 0, keys=None, seed: int
     Returns:
         (extended vocabulary, matrix (len(vocabulary), dim), coverage report).
     """
-    from pipelines.word_vectors import embedding_matrix, extend_vocabulary, read_word_vectors
+    from pipelines.word_vectors import embedding_matrix, extend_vocabulary, load_word_vectors
 
-    vectors = read_word_vectors(path, vocab.tokens, first=first)
+    vectors = load_word_vectors(path, vocab.tokens, first=first)
     extra = list(vectors.first_words) if keys is None else keys(list(vectors.first_words))
     by_key = dict(vectors.vectors)
     for word, key in zip(vectors.first_words, extra):  # "Paris" in the file is looked up as "paris"

@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 
 from pipelines.errors import DataError
-from pipelines.ner import ner_batches, ner_dataset, ner_vocabularies
+from pipelines.ner import ner_batches, ner_dataset, ner_vocabularies, replace_with_unknown, unknown_rates
+from pipelines.vocab import Vocabulary
 from pipelines.readers import TaggedSentence
 
 SENTENCES = [
@@ -72,3 +73,41 @@ def test_unknown_tag_and_empty_data_are_data_errors():
         ner_dataset([], vocab, tags)
     with pytest.raises(ValueError, match="batch_size=0"):
         ner_dataset(SENTENCES[:2], vocab, tags, batch_size=0)
+
+
+def test_unknown_rates_singletons_others_and_words_not_in_training():
+    vocab, _ = ner_vocabularies(SENTENCES)
+    vocab = Vocabulary((*vocab.tokens, "paris"))  # as if added from pretrained vectors
+    rates = dict(zip(vocab.tokens, unknown_rates(SENTENCES, vocab, singletons=0.5, others=0.1).tolist()))
+    assert rates["<PAD>"] == 0 and rates["<UNK>"] == 0 and rates["paris"] == 0
+    assert rates["Miami"] == pytest.approx(0.1)  # seen twice
+    assert rates["Sharon"] == 0.5 and rates["won"] == 0.5 and rates["0000"] == 0.5
+    with pytest.raises(ValueError, match=r"singletons must be a probability in \[0, 1\]. Received: singletons=1.5"):
+        unknown_rates(SENTENCES, vocab, singletons=1.5)
+
+
+def _replaced(rates, *, seed, passes=1):
+    ids = tf.constant([[2, 3, 4, 5]] * 200, dtype=tf.int32)
+    dataset = tf.data.Dataset.from_tensor_slices(({"token_ids": ids}, ids))
+    dataset = replace_with_unknown(dataset, np.asarray(rates, np.float32), unknown_id=1, seed=seed)
+    return [np.stack([x["token_ids"].numpy() for x, _ in dataset]) for _ in range(passes)]
+
+
+def test_replace_with_unknown_follows_the_rates_is_seeded_and_redraws_each_epoch():
+    rates = [0.0, 0.0, 0.0, 1.0, 0.5, 0.0]  # id 3 always, id 4 half the time, the others never
+    first, second = _replaced(rates, seed=0, passes=2)
+    assert (first[:, 0] == 2).all() and (first[:, 1] == 1).all() and (first[:, 3] == 5).all()
+    assert 0.35 < (first[:, 2] == 1).mean() < 0.65 and set(first[:, 2].tolist()) == {1, 4}
+    assert not np.array_equal(first, second)  # a new epoch draws again
+    np.testing.assert_array_equal(first, _replaced(rates, seed=0)[0])
+    assert not np.array_equal(first, _replaced(rates, seed=1)[0])
+
+
+def test_training_pipeline_shows_singletons_as_unknown():
+    vocab, tags = ner_vocabularies(SENTENCES)
+    rates = unknown_rates(SENTENCES, vocab, singletons=1.0)
+    kwargs = dict(batch_size=4, boundaries=[100], shuffle=False)
+    (x, _), = ner_dataset(SENTENCES, vocab, tags, unknown=rates, **kwargs)
+    (plain, _), = ner_dataset(SENTENCES, vocab, tags, **kwargs)
+    expected = np.where(np.isin(plain, vocab.ids(["Miami"]) + [0]), plain, 1)
+    np.testing.assert_array_equal(x, expected)

@@ -78,11 +78,12 @@ def test_train_evaluate_predict_rest_end_to_end(tmp_path, synthetic_sentences, c
     write_token_tag(tmp_path / "dev.tsv", synthetic_sentences[300:])
     assert main(["train", "bilstm_ner", "--data", "tsv:train.tsv", "--dev", "tsv:dev.tsv", "--epochs", "1",
                  "--preset", "tiny", "--set", "lstm_units=6", "--workdir", "run", "--export-dir", "out",
-                 "--tag-scheme", "iobes", "--lr-decay", "0.05"]) == 0
+                 "--tag-scheme", "iobes", "--lr-decay", "0.05", "--singleton-unk", "0.5", "--word-dropout", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "exported: out/bilstm_ner/1" in out and "entity F1" in out
     card = json.loads((tmp_path / "out/bilstm_ner/1/model_card.json").read_text())
     assert card["config"]["lstm_units"] == 6 and card["tag_scheme"] == "iobes" and card["training"]["lr_decay"] == 0.05
+    assert card["data"]["singleton_unk"] == 0.5 and card["data"]["word_dropout"] == 0.05
     assert (tmp_path / "run/training_curves.png").exists()
 
     assert main(["evaluate", "out/bilstm_ner", "--data", "tsv:dev.tsv", "--out", "report"]) == 0

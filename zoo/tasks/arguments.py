@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from zoo.cli_types import positive_int
+from zoo.cli_types import positive_int, probability
 
 # What `--data` takes, task by task.
 DATA_HELP = ("FORMAT:PATH with FORMAT one of conll2003, gmb, tsv (token<TAB>tag), or text (plain text, for language "
@@ -37,9 +37,9 @@ def add_once(parser: argparse.ArgumentParser, *flags: str, **kwargs) -> None:
 def word_vectors(parser: argparse.ArgumentParser, command: str) -> None:
     if command != "train":
         return
-    add_once(parser, "--word-vectors", metavar="PATH",
+    add_once(parser, "--word-vectors", metavar="PATH|NAME",
              help="NER, sentiment: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
-                  "text format, .gz ok; embedding_dim becomes theirs)")
+                  "text format, .gz ok; or glove-6b-50d from the `glove` extra; embedding_dim becomes theirs)")
     add_once(parser, "--vectors-vocab", type=int, default=0, metavar="N",
              help="NER, sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
     add_once(parser, "--freeze-embeddings", action="store_true",
@@ -61,6 +61,11 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("--tag-scheme", choices=["iob2", "iobes"], default="iob2",
                             help="NER: tags the model learns (outputs are always IOB2; default iob2)")
         max_length(parser)
+        parser.add_argument("--singleton-unk", type=probability, default=0.0, metavar="P",
+                            help="NER: training shows words seen once as <UNK> with probability P (Lample et al.: 0.5; "
+                                 "default 0)")
+        parser.add_argument("--word-dropout", type=probability, default=0.0, metavar="P",
+                            help="NER: training shows every other word as <UNK> with probability P (default 0)")
     if command == "train":
         parser.add_argument("--lr-decay", type=float, default=0.0,
                             help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from pipelines.errors import DataError
 from pipelines.features import FeatureSpec, TokenFeatures, build_char_vocabulary, word_key_strings
-from pipelines.ner import ner_dataset, ner_vocabularies
+from pipelines.ner import ner_dataset, ner_vocabularies, unknown_rates
 from pipelines.readers import TaggedSentence, read_tagged
 from pipelines.tags import convert
 from pipelines.vocab import Vocabulary
@@ -106,6 +106,8 @@ def prepare_ner_data(
     info: dict | None = None,
     word_vectors: str | os.PathLike | None = None,
     vectors_vocab: int = 0,
+    singleton_unk: float = 0.0,
+    word_dropout: float = 0.0,
 ) -> NerData:
     """Vocabularies from the training sentences and bucketed pipelines for train and dev.
 
@@ -116,6 +118,9 @@ def prepare_ner_data(
         max_length: training sentences longer than this are split (see `split_long`).
         word_vectors: a GloVe / word2vec text file whose vectors start the word embedding
             (`embeddings`); its first `vectors_vocab` words join the vocabulary as lookup keys.
+        singleton_unk, word_dropout: training batches show each word seen once in `train` as
+            `<UNK>` with probability `singleton_unk` (Lample et al. 2016: 0.5), every other
+            training word with probability `word_dropout` (see `pipelines.ner.unknown_rates`).
     """
     if scheme not in SCHEMES:
         raise ValueError(f"Unknown training tag scheme. Received: scheme={scheme!r}; allowed: {list(SCHEMES)}")
@@ -137,6 +142,8 @@ def prepare_ner_data(
         raise DataError((info or {}).get("dev"), None,
                         f"dev data uses tags the training data never does: {unseen}; training tags: {list(tags.tokens)}")
     token_features = TokenFeatures(features, vocab.table(), chars.table() if chars else None)
+    unknown = unknown_rates(pieces, vocab, singletons=singleton_unk, others=word_dropout,
+                            lowercase=features.lowercase) if singleton_unk or word_dropout else None
     return NerData(
         train=list(train),
         dev=list(dev),
@@ -145,10 +152,12 @@ def prepare_ner_data(
         chars=chars,
         features=features,
         scheme=scheme,
-        train_ds=ner_dataset(pieces, vocab, tags, batch_size=batch_size, seed=seed, features=token_features),
+        train_ds=ner_dataset(pieces, vocab, tags, batch_size=batch_size, seed=seed, features=token_features,
+                             unknown=unknown),
         dev_ds=ner_dataset(scheme_dev, vocab, tags, batch_size=batch_size, shuffle=False, features=token_features),
         embeddings=embeddings,
         info={**info, "train_sentences": len(train), "dev_sentences": len(dev), "vocab_size": len(vocab),
               "char_vocab_size": len(chars) if chars else None, "num_tags": len(tags), "tag_scheme": scheme,
-              "batch_size": batch_size, "max_length": max_length},
+              "batch_size": batch_size, "max_length": max_length, "singleton_unk": singleton_unk,
+              "word_dropout": word_dropout},
     )

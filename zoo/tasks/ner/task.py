@@ -149,7 +149,8 @@ class NerTask(Task):
         train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
         data = prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
                                 seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
-                                max_length=args.max_length, info=info, **vector_options(args))
+                                max_length=args.max_length, info=info, singleton_unk=args.singleton_unk,
+                                word_dropout=args.word_dropout, **vector_options(args))
         return data, config, {}
 
     def sizes(self, data: NerData) -> dict:
