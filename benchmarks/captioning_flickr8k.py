@@ -3,7 +3,7 @@
 The images are split once (seed 0) by image: 10% of them, each with all its five captions, are the
 validation images, on which the epoch of lowest perplexity is chosen and BLEU is measured; no
 validation image is seen in training. For each `--seeds` seed, two models train within `--minutes`
-each through `zoo.tasks.base.train`:
+each through `zoo.tasks.loops.train`:
 
 - the captioner, scored through its export on the validation images' bytes;
 - the blind baseline: the same model trained with every image zeroed, so it learns the caption
@@ -89,7 +89,7 @@ def black_png(size) -> bytes:
 def run_seed(task, data, args, seed: int) -> dict:
     from zoo.metrics.bleu import caption_bleu
     from zoo.serving import load
-    from zoo.tasks.base import train
+    from zoo.tasks.loops import train
     from zoo.tasks.seq2seq.serving import decode_all
 
     config = {"input_shape": [*data.image_size, 3]}

@@ -2,7 +2,7 @@
 
 Trains `--model` (default `gru_seq2seq`, preset `multi30k`, additive attention; `--attention none` is the
 no-attention baseline) on Multi30k train within a wall-clock budget of `--minutes` through
-`zoo.tasks.base.train`, which keeps the epoch of lowest validation perplexity (Multi30k val: the choice is
+`zoo.tasks.loops.train`, which keeps the epoch of lowest validation perplexity (Multi30k val: the choice is
 made on it; the test sets are held out) and exports the model. The export is then scored on val:
 
 - sacreBLEU corpus BLEU, cased and lowercased (13a tokenization), with their signatures, and chrF,
@@ -127,7 +127,7 @@ def main(argv=None) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from zoo.serving import load
     from zoo.tasks import get_task
-    from zoo.tasks.base import train
+    from zoo.tasks.loops import train
     from zoo.tasks.seq2seq.data import prepare_translation_data
 
     folder = Path(args.data_dir)

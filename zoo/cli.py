@@ -70,7 +70,7 @@ def _print_result(task, report: dict, path: Path) -> None:
 
 
 def cmd_train(args) -> None:
-    from zoo.tasks.base import train
+    from zoo.tasks.loops import train
 
     task = _model_task(args, "train")
     run = distribute.train_options(args)  # before the data: logical CPUs are set before TensorFlow starts
@@ -92,7 +92,7 @@ def cmd_train(args) -> None:
 
 
 def cmd_tune(args) -> None:
-    from zoo.tasks.base import tune
+    from zoo.tasks.loops import tune
 
     task = _model_task(args, "tune")
     search = distribute.tune_options(args)  # a bad --chief/--worker fails before the data is read
@@ -124,7 +124,7 @@ def _task_options(args, *shared: str) -> dict:
 
 
 def cmd_evaluate(args) -> None:
-    from zoo.tasks.base import evaluate_export
+    from zoo.tasks.loops import evaluate_export
 
     task = _export_task(args, "evaluate")
     report, out_dir = evaluate_export(task, args.export, args.data, args.out, **_task_options(args, "export", "data", "out"))

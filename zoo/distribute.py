@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def train_options(args: argparse.Namespace) -> dict:
-    """`zoo.tasks.base.train`'s `strategy`, `jit_compile` and `data_service` from `add_arguments`' flags,
+    """`zoo.tasks.loops.train`'s `strategy`, `jit_compile` and `data_service` from `add_arguments`' flags,
     with Keras' dtype policy set.
 
     Call it before anything else creates TensorFlow ops: logical CPUs are configured only before.
@@ -77,7 +77,7 @@ def train_options(args: argparse.Namespace) -> dict:
 
 
 def tune_options(args: argparse.Namespace) -> dict:
-    """`zoo.tasks.base.tune`'s `environment` (keras-tuner's, checked), `chief_timeout` and `data_service`."""
+    """`zoo.tasks.loops.tune`'s `environment` (keras-tuner's, checked), `chief_timeout` and `data_service`."""
     from zoo import distributed_tuning
 
     environment = distributed_tuning.tuner_environment(chief=args.chief, worker=args.worker, tuner_id=args.tuner_id)

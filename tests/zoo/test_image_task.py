@@ -17,7 +17,7 @@ from zoo.cli import main
 from zoo.errors import ZooError
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
-from zoo.tasks.base import evaluate_export
+from zoo.tasks.loops import evaluate_export
 from zoo.tasks.image import (
     check_classes,
     classification_report,
@@ -184,7 +184,7 @@ def test_classes_must_agree(tmp_path):
 
 
 def test_cli_says_which_stray_files_a_folder_skipped(tmp_path, capsys, monkeypatch):
-    import zoo.tasks.base
+    import zoo.tasks.loops
 
     for cls in ("cat", "dog"):
         for i in range(10):
@@ -196,7 +196,7 @@ def test_cli_says_which_stray_files_a_folder_skipped(tmp_path, capsys, monkeypat
     def stop(*args, **kwargs):
         raise ZooError("stopped before training")
 
-    monkeypatch.setattr(zoo.tasks.base, "train", stop)
+    monkeypatch.setattr(zoo.tasks.loops, "train", stop)
     assert main(["train", "cnn_classifier", "--data", f"folder:{tmp_path}", "--workdir", str(tmp_path / "w")]) == 2
     assert capsys.readouterr().out.splitlines()[0] == (
         f"{tmp_path}: skipped 2 files that are not an image: cat/notes.txt, dog/readme.md")

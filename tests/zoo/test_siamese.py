@@ -16,7 +16,7 @@ from zoo.cli import main
 from zoo.export import read_card
 from zoo.serving import check_serving_ops, graph_ops, load, rest_predict
 from zoo.metrics.threshold import calibrate_threshold, roc_auc, threshold_metrics
-from zoo.tasks.base import evaluate_export
+from zoo.tasks.loops import evaluate_export
 from zoo.tasks.siamese import CollapseWarning, DuplicateIndex, SiameseExport, prepare_siamese_data, train_siamese, verify
 
 @pytest.fixture(scope="module")

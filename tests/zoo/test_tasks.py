@@ -5,7 +5,8 @@ import pytest
 from zoo.errors import ZooError
 from zoo.registry import get_spec, list_models
 from zoo.tasks import TASKS, get_task, list_tasks, register_task
-from zoo.tasks.base import REQUIRED_HOOKS, Task, check_training, missing_hooks
+from zoo.tasks.base import REQUIRED_HOOKS, Task, missing_hooks
+from zoo.tasks.loops import check_training
 
 
 def test_every_registered_task_defines_every_hook():

@@ -25,8 +25,9 @@ from pipelines.images import AUGMENTATION, image_dataset, image_format, load_pix
 from pipelines.readers.image_set import ImageSet
 from zoo.errors import ZooError
 from zoo.export import read_card, resolve_export
-from zoo.registry import build, get_spec
-from zoo.tasks.base import Task, export_module, train, tune
+from zoo.registry import get_spec
+from zoo.tasks.base import Task
+from zoo.tasks.loops import export_module, train, tune
 
 TASK = "image"
 MONITOR = "val_accuracy"
@@ -311,10 +312,6 @@ class ImageTask(Task):
 
     def sizes(self, data: ImageData) -> dict:
         return {"input_shape": list(data.input_shape), "num_classes": len(data.train.class_names)}
-
-    def build(self, name, data, *, preset, config, **options):
-        config = {**config, **self.sizes(data)}
-        return build(name, preset=preset, **config), get_spec(name).config(preset, **config)
 
     def compile(self, model, *, learning_rate, data=None, epochs=None, warmup_epochs=1, weight_decay=0.0, **options):
         """Training: linear warm-up for `warmup_epochs`, then cosine decay to 0 over `epochs`. Search trials

@@ -34,7 +34,8 @@ from pipelines.vocab import Vocabulary, file_table
 from zoo.export import generic_rnn_kernels, read_card, resolve_export
 from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options, vocabulary_with_vectors
 from zoo.registry import get_spec
-from zoo.tasks.base import Task, export_module, train, tune
+from zoo.tasks.base import Task
+from zoo.tasks.loops import export_module, train, tune
 
 TASK = "sentiment"
 MONITOR = "val_accuracy"

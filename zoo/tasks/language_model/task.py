@@ -18,8 +18,8 @@ from zoo.errors import ZooError
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics.perplexity import Perplexity
 from zoo.models.language_model import TASK
-from zoo.registry import build, get_spec
-from zoo.tasks.base import Task, export_module, load_export, train, tune
+from zoo.tasks.base import Task
+from zoo.tasks.loops import export_module, load_export, train, tune
 from zoo.training import quiet_dataset_warnings
 from zoo.tasks.language_model.data import (
     DATA_OPTIONS,
@@ -166,13 +166,6 @@ class LanguageModelTask(Task):
 
     def sizes(self, data: LanguageModelData) -> dict:
         return {"vocab_size": len(data.vocab)}
-
-    def build(self, name, data, *, preset, config, **options):
-        try:
-            model = build(name, preset=preset, **self.sizes(data), **config)
-        except ValueError as error:  # a bad option from the command line: one line, no traceback
-            raise ZooError(str(error)) from None
-        return model, get_spec(name).config(preset, **config, **self.sizes(data))
 
     def compile(self, model, *, learning_rate, data=None, epochs=None, clip="norm", clip_threshold=5.0, **options):
         """`learning_rate` is a float or a `keras.optimizers.schedules.LearningRateSchedule`."""

@@ -15,7 +15,7 @@ from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
 from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
-from zoo.tasks.base import export_module
+from zoo.tasks.loops import export_module
 from zoo.tasks.ner.data import NerData, TASK
 
 

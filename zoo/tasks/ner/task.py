@@ -19,7 +19,8 @@ from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options
 from zoo.registry import get_spec
-from zoo.tasks.base import Task, train, tune
+from zoo.tasks.base import Task
+from zoo.tasks.loops import train, tune
 from zoo.tasks.ner.data import NerData, TASK, prepare_ner_data, read_ner_data
 from zoo.tasks.ner.serving import crf_layer, make_tagger, tag_token_lists
 

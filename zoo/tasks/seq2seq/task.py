@@ -21,9 +21,10 @@ from zoo.metrics.bleu import caption_bleu, translation_scores
 from zoo.metrics.perplexity import Perplexity
 from zoo.models.captioner import TASK as CAPTIONING
 from zoo.models.seq2seq import TASK as TRANSLATION
-from zoo.registry import build, get_spec
+from zoo.registry import get_spec
 from zoo.seq2seq_server import Seq2SeqServer
-from zoo.tasks.base import Task, load_export
+from zoo.tasks.base import Task
+from zoo.tasks.loops import load_export
 from zoo.tasks.seq2seq.data import (
     prepare_caption_data,
     prepare_translation_data,
@@ -84,13 +85,6 @@ class TranslationTask(Task):
     def sizes(self, data):
         return {"source_vocab_size": int(data.source_encoder.vocab_size),
                 "target_vocab_size": int(data.target_encoder.vocab_size)}
-
-    def build(self, name, data, *, preset, config, **options):
-        try:
-            model = build(name, preset=preset, **self.sizes(data), **config)
-        except ValueError as error:  # a bad option from the command line: one line, no traceback
-            raise ZooError(str(error)) from None
-        return model, get_spec(name).config(preset, **config, **self.sizes(data))
 
     def compile(self, model, *, learning_rate, data=None, epochs=None, label_smoothing=0.1, clipnorm=5.0, **options):
         try:

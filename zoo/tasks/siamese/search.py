@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.tasks.base import load_export
+from zoo.tasks.loops import load_export
 from zoo.tasks.siamese.data import TASK
 
 

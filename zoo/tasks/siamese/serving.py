@@ -14,7 +14,7 @@ from pipelines.pairs import TextIds, text_ids
 from pipelines.vocab import Vocabulary, file_table
 from zoo.export import generic_rnn_kernels
 from zoo.metrics.threshold import COURSE_TAU
-from zoo.tasks.base import export_module
+from zoo.tasks.loops import export_module
 from zoo.tasks.siamese.data import TASK
 
 

@@ -25,8 +25,8 @@ from zoo.errors import ZooError
 from zoo.export import read_card, resolve_export
 from zoo.losses import TripletLoss
 from zoo.metrics.threshold import OBJECTIVES, calibrate_threshold, similarity_report
-from zoo.registry import build, get_spec
-from zoo.tasks.base import Task, train, tune
+from zoo.tasks.base import Task
+from zoo.tasks.loops import train, tune
 from zoo.tasks.siamese.data import (TASK, PairIndex, SiameseData, default_text_ids, prepare_siamese_data,
                                     read_siamese_data)
 from zoo.tasks.siamese.search import embed_texts, encode_ids, encoder_function
@@ -182,10 +182,6 @@ class SiameseTask(Task):
 
     def sizes(self, data: SiameseData) -> dict:
         return {"vocab_size": data.num_ids}
-
-    def build(self, name, data, *, preset, config, **options):
-        return (build(name, preset=preset, **self.sizes(data), **config),
-                get_spec(name).config(preset, **config, **self.sizes(data)))
 
     def compile(self, model, *, learning_rate, data=None, epochs=None, margin=0.25, negatives=("mean", "closest"),
                 symmetric=False, **options):
