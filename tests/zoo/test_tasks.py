@@ -40,7 +40,7 @@ def test_a_task_registered_without_its_hooks_fails_on_first_use(monkeypatch):
     monkeypatch.setitem(TASKS, "incomplete", f"{__name__}:Incomplete")
     with pytest.raises(TypeError, match="does not define the hooks") as error:
         get_task("incomplete")
-    assert "'build'" in str(error.value) and "'sizes'" not in str(error.value)
+    assert "'compile'" in str(error.value) and "'sizes'" not in str(error.value)
     assert sorted(missing_hooks(Incomplete())) == sorted(set(REQUIRED_HOOKS) - {"sizes"})
 
 
