@@ -92,5 +92,21 @@ def distribute_dataset(
     if not port_answers(dispatcher, timeout=timeout):
         raise ZooError(f"No tf.data service dispatcher answers at {dispatcher} after {timeout:g} s. Start it "
                        f"(tf.data.experimental.service.DispatchServer) and its workers first, and check the address")
-    return ds.apply(tf.data.experimental.service.distribute(
+    return _without_cardinality_assertion(ds).apply(tf.data.experimental.service.distribute(
         processing_mode=processing_mode, service=f"{_SCHEME}{dispatcher}", job_name=job_name))
+
+
+def _without_cardinality_assertion(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """`ds` without a final `assert_cardinality` (zoo's bucketed pipelines add one for progress bars).
+
+    With "distributed_epoch" each worker reads only its share of the source, so an asserted total
+    number of batches fails on every worker ("expected to contain N elements"); the service's
+    dataset has no known length anyway. TensorFlow has no public way to drop the assertion, so
+    this reads the asserting dataset's input (`_input_dataset`), under a final `prefetch` if any.
+    """
+    prefetched = "Prefetch" in type(ds).__name__
+    inner = ds._input_dataset if prefetched else ds
+    if "AssertCardinality" not in type(inner).__name__:
+        return ds
+    inner = inner._input_dataset
+    return inner.prefetch(tf.data.AUTOTUNE) if prefetched else inner

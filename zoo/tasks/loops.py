@@ -93,7 +93,9 @@ def train(
     task = get_task(task)
     task.check_model(name)
     options = _options(task, options)
-    check_training(task, epochs=epochs, members=members, export_dir=export_dir)
+    # Only the process that exports checks the export folder: a multi-worker task other than the chief writes none.
+    exports = strategy is None or strategy.extended.should_checkpoint
+    check_training(task, epochs=epochs, members=members, export_dir=export_dir if exports else None)
     task.check_options(data, **options)
     data = _served(data, data_service)
     models, runs, card_config = [], [], None
