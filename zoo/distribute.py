@@ -470,7 +470,6 @@ def fit_multiworker(
         (model, history): the trained model and `{name: [value per epoch]}` like Keras' `fit`, epochs
         before a resume included. Only the chief should export the model.
     """
-    import keras
     import tensorflow as tf
 
     workdir = Path(workdir)

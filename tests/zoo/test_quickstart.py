@@ -1,6 +1,6 @@
 import pytest
 
-from zoo.quickstart import SENTENCE, quickstart
+from zoo.quickstart import quickstart
 
 
 @pytest.mark.slow

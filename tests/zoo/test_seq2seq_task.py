@@ -6,7 +6,6 @@ import base64
 import json
 import random
 
-import numpy as np
 import pytest
 from PIL import Image
 
