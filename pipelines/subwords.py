@@ -11,6 +11,7 @@ characters decode as " ⁇ "; `<PAD>`, `<BOS>` and `<EOS>` (SentencePiece contro
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from typing import Iterable
@@ -73,7 +74,11 @@ class SentencePieceEncoder(tf.Module):
     def __init__(self, model: bytes, *, name: str = "sentencepiece"):
         super().__init__(name=name)
         self.model = bytes(model)
-        self._tokenizer = tf_text.SentencepieceTokenizer(model=self.model, out_type=tf.int32)
+        # The op's resource is named after its node. Reloaded from a SavedModel, two tokenizers with the default
+        # name are one resource (whichever model loads first serves both), so the name carries the model's digest.
+        digest = hashlib.sha1(self.model).hexdigest()[:16]
+        self._tokenizer = tf_text.SentencepieceTokenizer(model=self.model, out_type=tf.int32,
+                                                         name=f"sentencepiece_{digest}")
         self.vocab_size = int(self._tokenizer.vocab_size())
 
     def tokenize(self, texts) -> tf.RaggedTensor:

@@ -65,6 +65,25 @@ def test_encoders_tokenize_inside_a_reloaded_saved_model(sentencepiece_model, tm
     np.testing.assert_array_equal(got["words"], module.words.tokenize(TEXTS[:2]).to_tensor())
 
 
+def test_two_sentencepiece_models_stay_two_in_a_reloaded_saved_model(tmp_path):
+    """A translator holds a source and a target model: reloaded, each still tokenizes with its own (they were one
+    resource before their names carried the model's digest, and the target detokenized with the source model)."""
+    english, german = TEXTS[:3] * 10, TEXTS[3:] * 10
+    module = tf.Module()
+    module.source = SentencePieceEncoder(train_sentencepiece(english, vocab_size=40))
+    module.target = SentencePieceEncoder(train_sentencepiece(german, vocab_size=50))
+    module.encode = tf.function(lambda text: {"source": module.source.tokenize(text).to_tensor(),
+                                              "target": module.target.tokenize(text).to_tensor(),
+                                              "sizes": tf.stack([module.source._tokenizer.vocab_size(),
+                                                                 module.target._tokenizer.vocab_size()])},
+                                input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(module, str(tmp_path / "m"))
+    got = tf.saved_model.load(str(tmp_path / "m")).encode(tf.constant(TEXTS))
+    assert got["sizes"].numpy().tolist() == [module.source.vocab_size, module.target.vocab_size]
+    np.testing.assert_array_equal(got["source"], module.source.tokenize(TEXTS).to_tensor())
+    np.testing.assert_array_equal(got["target"], module.target.tokenize(TEXTS).to_tensor())
+
+
 def test_word_encoder_ids_specials_and_decoding(tmp_path):
     encoder = fit_text_encoder(["A dog runs.", "a Dog sleeps."], level="word", lowercase=True)
     assert encoder.vocab.tokens == ("<PAD>", "<UNK>", "<BOS>", "<EOS>", ".", "a", "dog", "runs", "sleeps")
