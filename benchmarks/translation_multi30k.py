@@ -18,13 +18,15 @@ Run from the repository root (about 70 minutes on 2 CPU cores):
     .venv/bin/python benchmarks/translation_multi30k.py --minutes 1 --max-pairs 2000 --preset small \\
         --vocab-size 1000 --latency-calls 5 --out /tmp/translation     # a smoke run
 
-Writes `results/translation_multi30k.json` and `.md` (or `--out`) and exports to `saved_models/NAME/VERSION`.
+Writes `results/translation_multi30k.json` and `.md` (`translation_multi30k_<attention>` for `--attention`
+other than additive; or `--out`) and exports to `saved_models/NAME/VERSION`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import shlex
 import statistics
@@ -69,6 +71,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--export-dir", default="saved_models")
+    parser.add_argument("--workdir", help="training folder (default runs/NAME-TIME); the folder of a finished run "
+                                          "exports and scores its best weights without training again")
     return parser.parse_args(argv)
 
 
@@ -119,6 +123,16 @@ def speed(loaded, model, data, workdir, *, calls: int, max_length: int) -> dict:
             **{f"sentences_per_s_batch64_{k}": round(64 / v, 1) for k, v in per_batch.items()}}
 
 
+def trained_model(task, data, args, workdir: Path, budget):
+    """The trained Keras model, for the Python-loop baseline: the one the budget callback held, or (a finished
+    run exported again without training) the workdir's best weights in a model built the same way."""
+    if getattr(budget, "model", None) is not None:
+        return budget.model
+    model, _ = task.build(args.model, data, preset=args.preset, config={"attention": args.attention})
+    model.load_weights(workdir / "best.weights.h5")
+    return model
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     import tensorflow as tf
@@ -137,9 +151,10 @@ def main(argv=None) -> dict:
                                     joint_vocab=args.joint_vocab, batch_size=args.batch_size, seed=args.seed,
                                     max_pairs=args.max_pairs)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    workdir = Path(args.workdir or Path("runs") / f"{result_name(args)}-{stamp}")
     budget = TimeBudget(args.minutes * 60)
+    retrained = not (workdir / "trained.json").exists()  # else: a finished run's weights, exported again
     started = time.perf_counter()
-    workdir = Path("runs") / f"{NAME}-{stamp}"
     export, report = train(task, args.model, data, epochs=args.epochs, workdir=workdir,
                            export_dir=args.export_dir, preset=args.preset, config={"attention": args.attention},
                            learning_rate=args.learning_rate, patience=args.patience, seed=args.seed,
@@ -153,13 +168,20 @@ def main(argv=None) -> dict:
     result = {
         "command": shlex.join([sys.executable, *sys.argv]), "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine_info(), "export": str(export), "data": data.info, "options": vars(args),
-        "train_seconds": round(seconds, 1), "stopped_by_time_budget": budget.stopped_early,
+        "train_seconds": round(seconds, 1) if retrained else None, "workdir": str(workdir), "trained_here": retrained,
+        "epochs_run": len(json.loads((workdir / "trained.json").read_text())["history"]["loss"]),
+        "stopped_by_time_budget": getattr(budget, "stopped_early", None),
         "val_perplexity": report["perplexity"], "val": scores,
-        # `budget.model` is the trained Keras model (every callback holds it), for the Python-loop baseline.
-        "speed": speed(loaded, budget.model, data, workdir, calls=args.latency_calls, max_length=64),
+        "speed": speed(loaded, trained_model(task, data, args, workdir, budget), data, workdir,
+                       calls=args.latency_calls, max_length=64),
     }
-    write_results(args.out, NAME, result, markdown(result))
+    write_results(args.out, result_name(args), result, markdown(result))
     return result
+
+
+def result_name(args: argparse.Namespace) -> str:
+    """`translation_multi30k`, or `translation_multi30k_none` for the no-attention baseline (so it keeps both)."""
+    return NAME if args.attention == "additive" else f"{NAME}_{args.attention}"
 
 
 def markdown(result: dict) -> str:
@@ -170,7 +192,9 @@ def markdown(result: dict) -> str:
     return "\n".join([
         f"# {NAME}: {result['options']['model']} ({result['options']['attention']} attention) on Multi30k "
         f"{result['options']['source']}->{result['options']['target']}, val", "",
-        f"Trained {result['train_seconds']:.0f} s ({result['data']['train_pairs']} pairs; budget "
+        (f"Trained {result['train_seconds']:.0f} s" if result["trained_here"] else
+         f"Trained in an earlier run of {result['workdir']}, exported again") +
+        f" ({result['epochs_run']} epochs, {result['data']['train_pairs']} pairs; budget "
         f"{result['options']['minutes']} min{', reached' if result['stopped_by_time_budget'] else ''}); "
         f"val perplexity {result['val_perplexity']:.2f}.", "", *rows, "",
         f"Signatures: {beam['bleu_signature']}; {beam['bleu_lowercase_signature']}; {beam['chrf_signature']}", "",
