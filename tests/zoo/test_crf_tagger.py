@@ -66,6 +66,8 @@ def test_graph_decodes_with_viterbi_and_returns_spans(crf_export):
     assert [(t, a, b) for t, a, b, _ in spans] == get_entities(tags)
     assert all(text == " ".join(out["tokens"].numpy()[0, a:b + 1].astype(str)) for _, a, b, text in spans)
     assert int(out["num_spans"][1]) == 0
+    one_word = serve(text=tf.constant(["Sharon"]))  # once failed: the CRF scans had no step to run
+    assert one_word["tokens"].shape == (1, 1) and one_word["lengths"].numpy().tolist() == [1]
     scores = out["scores"].numpy()[0]
     assert ((scores > 0) & (scores <= 1.0 + 1e-6)).all()  # CRF marginals of the chosen tags
     ops = graph_ops(crf_export)

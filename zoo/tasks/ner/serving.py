@@ -44,8 +44,9 @@ class Tagger(tf.Module):
     def _tag(self, tokens: tf.RaggedTensor) -> dict:
         lengths = tokens.row_lengths()
         longest = tf.reduce_max(tf.concat([lengths, [0]], 0))
-        # At least one step: a batch of empty strings still runs the model and returns 0 tokens.
-        width = tf.maximum(longest, 1)
+        # At least two steps: a batch of empty strings still runs the model and returns 0 tokens, and
+        # the CRF's scans over the steps after the first fail on none (a one-word request).
+        width = tf.maximum(longest, 2)
         batch = tf.cast(tf.shape(lengths)[0], tf.int64)
         inputs = {}
         for key, values in self.features(tokens).items():
