@@ -75,6 +75,14 @@ def test_graph_decodes_with_viterbi_and_returns_spans(crf_export):
     assert "While" in ops  # the Viterbi and forward-backward loops run in the graph
 
 
+def test_tags_do_not_depend_on_the_other_sentences_padding(crf_export):
+    # The BiLSTM skips padding: every input branch (words, characters, shapes) carries the mask.
+    serve = load(crf_export).signatures["tag_tokens"]
+    alone = serve(tokens=tf.constant([["Maria", "met", "Bob", "."]]))
+    padded = serve(tokens=tf.constant([["Maria", "met", "Bob", "."] + [""] * 8, ["x"] * 12]))
+    np.testing.assert_allclose(padded["scores"].numpy()[0, :4], alone["scores"].numpy()[0], rtol=1e-5, atol=1e-6)
+
+
 def test_crf_export_reloads_without_zoo(crf_export):
     check_export(crf_export, {"serving_default": {"text": ["Maria met the World Bank in Paris on Monday ."]}})
 
