@@ -28,7 +28,8 @@ Training minutes are each training command's wall time.
 Speed goes through each system's serving path on the same raw strings (each dev sentence's
 tokens joined by spaces): zoo's exported `serving_default` signature, spaCy's `nlp.pipe` (its own
 tokenizer, `--batch-size`). Both systems are loaded in one child process with `--threads` threads
-and measured interleaved, so the noise of a shared machine hits both alike: throughput at
+(zoo: TensorFlow's inter-op pool, intra-op 1, as the README advises for TF Serving; spaCy: its BLAS
+threads) and measured interleaved, so the noise of a shared machine hits both alike: throughput at
 `--batch-size` over all dev sentences in file order (passes alternate zoo, spaCy / spaCy, zoo; best
 of `--passes`), then batch-1 latency (median and p90 over `--latency-calls` calls, every 10th dev
 sentence, alternating systems call by call). Tokens/s counts the CoNLL tokens, the same number for
@@ -139,7 +140,10 @@ def load_tagger(system: str, model: str, *, batch_size: int, threads: int):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        # TF Serving's --tensorflow_intra_op_parallelism=1 --tensorflow_inter_op_parallelism=THREADS: the
+        # tagger's ops are small, so threads serve independent ops (the two LSTM directions) rather
+        # than split each op (benchmarks/README.md: faster at batch 1 and 256 on 2 cores).
+        tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
         serve = tf.saved_model.load(model).signatures["serving_default"]
         return lambda batch: {k: v.numpy() for k, v in serve(text=tf.constant(batch, dtype=tf.string)).items()}

@@ -120,55 +120,6 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     return path, ops.max(final, axis=-1)
 
 
-def viterbi_decode_with_marginals(emissions, mask, transitions, start, end):
-    """The best tag path, (batch, time) int32, and p(tag_t = path_t | sentence), (batch, time).
-
-    The same values as `viterbi_decode` and `crf_marginals` gathered at the path, from two scans
-    instead of four: the forward one carries Viterbi's and the forward algorithm's scores, the
-    backward one follows the back-pointers and carries beta. Probabilities at padding are meaningless.
-    """
-    mask = ops.cast(mask, "bool")
-    num_tags = ops.shape(transitions)[0]
-    identity = ops.arange(num_tags, dtype="int32")
-
-    def forward(carry, inputs):
-        delta, alpha, _ = carry
-        emission, keep = _unpack(inputs)
-        scores = ops.expand_dims(delta, 2) + transitions
-        best = ops.max(scores, axis=1) + emission
-        pointers = ops.cast(ops.argmax(scores, axis=1), "int32")
-        summed = ops.logsumexp(ops.expand_dims(alpha, 2) + transitions, axis=1) + emission
-        keep = ops.expand_dims(keep, -1)
-        carry = ops.where(keep, best, delta), ops.where(keep, summed, alpha), ops.where(keep, pointers, identity)
-        return carry, carry
-
-    later = _later_steps(emissions, mask)
-    delta0 = alpha0 = start + emissions[:, 0]
-    init = (delta0, alpha0, ops.broadcast_to(identity, ops.shape(delta0)))
-    (delta, _, _), (_, alphas, pointers) = ops.scan(forward, init, later)
-    last = ops.cast(ops.argmax(delta + end, axis=-1), "int32")
-
-    def backward(carry, inputs):
-        tag, beta = carry  # at step t+1, giving both at step t
-        emission, keep = _unpack(inputs[..., :-num_tags])
-        step_pointers = ops.cast(inputs[..., -num_tags:], "int32")
-        previous = ops.squeeze(ops.take_along_axis(step_pointers, ops.expand_dims(tag, -1), axis=1), -1)
-        scores = ops.logsumexp(transitions + ops.expand_dims(emission + beta, 1), axis=2)
-        beta = ops.where(ops.expand_dims(keep, -1), scores, beta)
-        return (previous, beta), (previous, beta)
-
-    # One input tensor again (see `_later_steps`): the back-pointers ride along as floats, exact below 2**24.
-    end_beta = ops.broadcast_to(end, ops.shape(emissions[:, 0]))
-    packed = ops.concatenate([later, ops.cast(pointers, later.dtype)], axis=-1)
-    _, (earlier, betas) = ops.scan(backward, (last, end_beta), packed, reverse=True)
-    path = ops.concatenate([_time_major(earlier), ops.expand_dims(last, 1)], axis=1)
-    alphas = ops.concatenate([ops.expand_dims(alpha0, 1), _time_major(alphas)], axis=1)
-    betas = ops.concatenate([_time_major(betas), ops.expand_dims(end_beta, 1)], axis=1)
-    log_z = ops.logsumexp(alphas[:, -1] + end, axis=-1)
-    chosen = ops.take_along_axis(alphas + betas, ops.expand_dims(path, -1), axis=-1)[..., 0]
-    return path, ops.exp(chosen - log_z[:, None])
-
-
 @keras.saving.register_keras_serializable(package="zoo")
 class CRF(keras.layers.Layer):
     """Linear-chain CRF head: passes emissions through and owns transition, start and end scores.
@@ -214,10 +165,6 @@ class CRF(keras.layers.Layer):
 
     def marginals(self, emissions, mask):
         return crf_marginals(emissions, mask, self.transitions, self.start, self.end)
-
-    def decode_with_marginals(self, emissions, mask):
-        """(Viterbi paths, the marginal probability of each chosen tag): `viterbi_decode_with_marginals`."""
-        return viterbi_decode_with_marginals(emissions, mask, self.transitions, self.start, self.end)
 
     def get_config(self):
         return {**super().get_config(), "num_tags": self.num_tags}

@@ -17,6 +17,7 @@ from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.tasks.loops import export_module
 from zoo.tasks.ner.data import NerData, TASK
+from zoo.tasks.ner.viterbi import decode_with_marginals
 
 
 # Sentences per length bucket of a large request: 32 leaves about a quarter of a 256-sentence CoNLL
@@ -37,9 +38,9 @@ def iob2_name(tag: str) -> str:
 class Tagger(tf.Module):
     """The exported NER graph: strings in; tokens, IOB2 tags, scores and entity spans out.
 
-    A request of more than `bucket_rows` sentences is tagged in length buckets: sorted by length,
-    `bucket_rows` sentences at a time, each bucket padded only to its own longest sentence (the
-    BiLSTM's work grows with the padded width, and a request's lengths vary a lot).
+    A request is tagged in length buckets: sorted by length, `bucket_rows` sentences at a time, each
+    bucket padded only to its own longest sentence (the BiLSTM's work grows with the padded width,
+    and a request's lengths vary a lot).
     """
 
     def __init__(self, model: keras.Model, features: FeatureSpec, tags: Vocabulary, vocab_path: str,
@@ -55,41 +56,50 @@ class Tagger(tf.Module):
         self.tag_names = tf.constant(self.iob2_tags, dtype=tf.string)
         self.bucket_rows = bucket_rows
 
-    def _decode(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
-        """Tag ids and scores, (batch, width), of sentences no longer than `width` (>= 2)."""
+    def _emissions(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
+        """The model's outputs, (batch, width, tags), and the mask of real tokens, for sentences no longer than `width`."""
         lengths = tokens.row_lengths()
         batch = tf.cast(tf.shape(lengths)[0], tf.int64)
         inputs = {}
         for key, values in self.features(tokens).items():
             shape = [batch, width] + ([-1] if values.ragged_rank == 2 else [])
             inputs[key] = values.to_tensor(default_value=0, shape=shape)
-        mask = tf.sequence_mask(lengths, width)
-        crf = crf_layer(self.model)
         with generic_rnn_kernels(self.model):
             outputs = self.model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
+        return outputs, tf.sequence_mask(lengths, width)
+
+    def _decode(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
+        """Tag ids and scores, (batch, width), of sentences no longer than `width` (>= 2)."""
+        outputs, mask = self._emissions(tokens, width)
+        crf = crf_layer(self.model)
         if crf is not None:
-            return crf.decode_with_marginals(outputs, mask)
+            return decode_with_marginals(outputs, mask, crf.transitions, crf.start, crf.end)
         return tf.cast(tf.argmax(outputs, axis=-1), tf.int32), tf.exp(tf.reduce_max(outputs, axis=-1))
 
-    def _decode_in_buckets(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
-        """`_decode` of the whole batch, one length bucket of `bucket_rows` sentences at a time."""
+    def _decode_in_buckets(self, tokens: tf.RaggedTensor, width, decode=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """`_decode` (or `decode`, the same contract: `benchmarks/ner_tagger_profile.py` times parts of
+        it) of the whole batch, one length bucket of `bucket_rows` sentences at a time.
+
+        The first bucket runs outside the loop, so a request of up to `bucket_rows` sentences runs
+        no control flow around the model: inside a cond or a loop body, Grappler leaves the LSTM's
+        loop unoptimised, which cost a one-sentence request about 15%.
+        """
         order = tf.argsort(tokens.row_lengths(), stable=True)
         ordered = tf.gather(tokens, order)
-        count = tf.shape(order)[0]
-        buckets = (count + self.bucket_rows - 1) // self.bucket_rows
+        buckets = (tf.shape(order)[0] + self.bucket_rows - 1) // self.bucket_rows
 
         def bucket(i, ids, scores):
             rows = ordered[i * self.bucket_rows:(i + 1) * self.bucket_rows]
-            longest = tf.reduce_max(rows.row_lengths())
-            bucket_ids, bucket_scores = self._decode(rows, tf.maximum(longest, 2))
+            bucket_ids, bucket_scores = (decode or self._decode)(rows, tf.maximum(tf.reduce_max(rows.row_lengths()), 2))
             # Every bucket padded to bucket_rows x width, so the arrays stack (TensorArray concat is not
             # among the ops `zoo.serving.check_serving_ops` allows).
             shape = tf.shape(bucket_ids, out_type=tf.int64)
             pad = [[0, self.bucket_rows - shape[0]], [0, width - shape[1]]]
             return i + 1, ids.write(i, tf.pad(bucket_ids, pad)), scores.write(i, tf.pad(bucket_scores, pad))
 
-        arrays = (tf.TensorArray(tf.int32, size=buckets), tf.TensorArray(tf.float32, size=buckets))
-        _, ids, scores = tf.while_loop(lambda i, *_: i < buckets, bucket, (0, *arrays))
+        arrays = (tf.TensorArray(tf.int32, size=tf.maximum(buckets, 1)),
+                  tf.TensorArray(tf.float32, size=tf.maximum(buckets, 1)))
+        _, ids, scores = tf.while_loop(lambda i, *_: i < buckets, bucket, bucket(0, *arrays))
         back = tf.argsort(order)  # the inverse permutation
         return tuple(tf.gather(tf.reshape(values.stack(), [-1, width]), back) for values in (ids, scores))
 
@@ -99,9 +109,7 @@ class Tagger(tf.Module):
         # At least two steps: a batch of empty strings still runs the model and returns 0 tokens, and
         # the CRF's scans over the steps after the first fail on none (a one-word request).
         width = tf.maximum(longest, 2)
-        tag_ids, scores = tf.cond(tf.size(lengths) > self.bucket_rows,
-                                  lambda: self._decode_in_buckets(tokens, width),
-                                  lambda: self._decode(tokens, width))
+        tag_ids, scores = self._decode_in_buckets(tokens, width)
         mask = tf.sequence_mask(lengths, width)[:, :longest]
         tag_ids = tag_ids[:, :longest]
         tokens = tokens.to_tensor(default_value="")[:, :longest]
