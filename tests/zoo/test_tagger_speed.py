@@ -74,3 +74,19 @@ def test_tags_spans_and_scores_as_before(tagger, synthetic_sentences, batch):
         spans = zip(received["span_types"].numpy()[row, :count].astype(str), received["span_starts"].numpy()[row],
                     received["span_ends"].numpy()[row])
         assert [(kind, int(a), int(b)) for kind, a, b in spans] == get_entities(tags)
+
+
+def test_decode_with_marginals_matches_the_crf_functions():
+    from zoo.tasks.ner.viterbi import decode_with_marginals
+
+    rng = np.random.default_rng(0)
+    emissions = rng.normal(size=(7, 9, 5)).astype("float32") * 3
+    transitions, start, end = (rng.normal(size=shape).astype("float32") for shape in [(5, 5), (5,), (5,)])
+    mask = tf.sequence_mask([9, 1, 3, 5, 2, 9, 4], 9)  # a one-token sentence among them
+    path, probabilities = decode_with_marginals(emissions, mask, transitions, start, end)
+    expected_path = viterbi_decode(emissions, mask, transitions, start, end)[0].numpy()
+    marginals = crf_marginals(emissions, mask, transitions, start, end).numpy()
+    real = mask.numpy()
+    np.testing.assert_array_equal(path.numpy()[real], expected_path[real])
+    expected = np.take_along_axis(marginals, expected_path[..., None], -1)[..., 0]
+    np.testing.assert_allclose(probabilities.numpy()[real], expected[real], rtol=0, atol=1e-4)
