@@ -66,11 +66,21 @@ def test_graph_decodes_with_viterbi_and_returns_spans(crf_export):
     assert [(t, a, b) for t, a, b, _ in spans] == get_entities(tags)
     assert all(text == " ".join(out["tokens"].numpy()[0, a:b + 1].astype(str)) for _, a, b, text in spans)
     assert int(out["num_spans"][1]) == 0
+    one_word = serve(text=tf.constant(["Sharon"]))  # once failed: the CRF scans had no step to run
+    assert one_word["tokens"].shape == (1, 1) and one_word["lengths"].numpy().tolist() == [1]
     scores = out["scores"].numpy()[0]
     assert ((scores > 0) & (scores <= 1.0 + 1e-6)).all()  # CRF marginals of the chosen tags
     ops = graph_ops(crf_export)
     check_serving_ops(crf_export)
     assert "While" in ops  # the Viterbi and forward-backward loops run in the graph
+
+
+def test_tags_do_not_depend_on_the_other_sentences_padding(crf_export):
+    # The BiLSTM skips padding: every input branch (words, characters, shapes) carries the mask.
+    serve = load(crf_export).signatures["tag_tokens"]
+    alone = serve(tokens=tf.constant([["Maria", "met", "Bob", "."]]))
+    padded = serve(tokens=tf.constant([["Maria", "met", "Bob", "."] + [""] * 8, ["x"] * 12]))
+    np.testing.assert_allclose(padded["scores"].numpy()[0, :4], alone["scores"].numpy()[0], rtol=1e-5, atol=1e-6)
 
 
 def test_crf_export_reloads_without_zoo(crf_export):

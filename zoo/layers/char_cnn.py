@@ -46,6 +46,11 @@ class CharCNN(layers.Layer):
         features = ops.maximum(features, -1.0)  # a word with no characters gets -1s, not -2s
         return ops.reshape(features, (shape[0], shape[1], self.filters))
 
+    def compute_mask(self, char_ids, mask=None):
+        # A word is padding when it has no characters: concatenated with masked word embeddings, an
+        # unmasked feature would unmask every step (Concatenate's mask is the OR of its inputs' masks).
+        return ops.any(ops.not_equal(char_ids, 0), axis=-1)
+
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], self.filters)
 

@@ -81,7 +81,9 @@ def bilstm_crf_ner(
     # Body
     words = token_embedding(token_ids, vocab_size=vocab_size, embedding_dim=embedding_dim)
     chars = CharCNN(char_vocab_size, char_dim, char_filters, char_kernel_size, name="char_cnn")(char_ids)
-    shapes = layers.Embedding(NUM_SHAPES, shape_dim, name="shape_embedding")(shape_ids)
+    shapes = layers.Embedding(NUM_SHAPES, shape_dim, mask_zero=True, name="shape_embedding")(shape_ids)
+    # All three carry the padding mask: Concatenate's is the OR of its inputs', and one without a
+    # mask would let the backward LSTM read padding (tags then depended on the batch's longest sentence).
     x = layers.Concatenate(name="token_features")([words, chars, shapes])
     if dropout:
         x = layers.Dropout(dropout, name="feature_dropout")(x)

@@ -10,13 +10,19 @@ import keras
 import tensorflow as tf
 
 from pipelines.features import FeatureSpec, TokenFeatures
-from pipelines.spans import entity_spans
+from pipelines.spans import entity_spans_from_ids
 from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
 from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.tasks.loops import export_module
 from zoo.tasks.ner.data import NerData, TASK
+from zoo.tasks.ner.viterbi import decode_with_marginals
+
+
+# Sentences per length bucket of a large request: 32 leaves about a quarter of a 256-sentence CoNLL
+# batch as padding, against three quarters unbucketed (benchmarks/README.md, `ner_vs_spacy`).
+BUCKET_ROWS = 32
 
 
 def crf_layer(model: keras.Model) -> CRF | None:
@@ -30,45 +36,89 @@ def iob2_name(tag: str) -> str:
 
 
 class Tagger(tf.Module):
-    """The exported NER graph: strings in; tokens, IOB2 tags, scores and entity spans out."""
+    """The exported NER graph: strings in; tokens, IOB2 tags, scores and entity spans out.
+
+    A request is tagged in length buckets: sorted by length, `bucket_rows` sentences at a time, each
+    bucket padded only to its own longest sentence (the BiLSTM's work grows with the padded width,
+    and a request's lengths vary a lot).
+    """
 
     def __init__(self, model: keras.Model, features: FeatureSpec, tags: Vocabulary, vocab_path: str,
-                 chars_path: str | None = None):
+                 chars_path: str | None = None, *, bucket_rows: int = BUCKET_ROWS):
         super().__init__(name="tagger")
+        if bucket_rows < 1:
+            raise ValueError(f"bucket_rows must be >= 1. Received: bucket_rows={bucket_rows}")
         self.model = model
         self.features = TokenFeatures(
             features, file_table(vocab_path, default_id=1), file_table(chars_path, default_id=1) if chars_path else None
         )
-        self.tag_names = tf.constant([iob2_name(t) for t in tags.tokens], dtype=tf.string)
+        self.iob2_tags = [iob2_name(t) for t in tags.tokens]
+        self.tag_names = tf.constant(self.iob2_tags, dtype=tf.string)
+        self.bucket_rows = bucket_rows
 
-    def _tag(self, tokens: tf.RaggedTensor) -> dict:
+    def _emissions(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
+        """The model's outputs, (batch, width, tags), and the mask of real tokens, for sentences no longer than `width`."""
         lengths = tokens.row_lengths()
-        longest = tf.reduce_max(tf.concat([lengths, [0]], 0))
-        # At least one step: a batch of empty strings still runs the model and returns 0 tokens.
-        width = tf.maximum(longest, 1)
         batch = tf.cast(tf.shape(lengths)[0], tf.int64)
         inputs = {}
         for key, values in self.features(tokens).items():
             shape = [batch, width] + ([-1] if values.ragged_rank == 2 else [])
             inputs[key] = values.to_tensor(default_value=0, shape=shape)
-        mask = tf.sequence_mask(lengths, width)
-        crf = crf_layer(self.model)
         with generic_rnn_kernels(self.model):
             outputs = self.model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
+        return outputs, tf.sequence_mask(lengths, width)
+
+    def _decode(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
+        """Tag ids and scores, (batch, width), of sentences no longer than `width` (>= 2)."""
+        outputs, mask = self._emissions(tokens, width)
+        crf = crf_layer(self.model)
         if crf is not None:
-            tag_ids = crf.decode(outputs, mask)
-            scores = tf.gather(crf.marginals(outputs, mask), tag_ids, batch_dims=2)
-        else:
-            tag_ids = tf.argmax(outputs, axis=-1)
-            scores = tf.exp(tf.reduce_max(outputs, axis=-1))
-        tags = tf.where(mask, tf.gather(self.tag_names, tag_ids), "")[:, :longest]
+            return decode_with_marginals(outputs, mask, crf.transitions, crf.start, crf.end)
+        return tf.cast(tf.argmax(outputs, axis=-1), tf.int32), tf.exp(tf.reduce_max(outputs, axis=-1))
+
+    def _decode_in_buckets(self, tokens: tf.RaggedTensor, width, decode=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """`_decode` (or `decode`, the same contract: `benchmarks/ner_tagger_profile.py` times parts of
+        it) of the whole batch, one length bucket of `bucket_rows` sentences at a time.
+
+        The first bucket runs outside the loop, so a request of up to `bucket_rows` sentences runs
+        no control flow around the model: inside a cond or a loop body, Grappler leaves the LSTM's
+        loop unoptimised, which cost a one-sentence request about 15%.
+        """
+        order = tf.argsort(tokens.row_lengths(), stable=True)
+        ordered = tf.gather(tokens, order)
+        buckets = (tf.shape(order)[0] + self.bucket_rows - 1) // self.bucket_rows
+
+        def bucket(i, ids, scores):
+            rows = ordered[i * self.bucket_rows:(i + 1) * self.bucket_rows]
+            bucket_ids, bucket_scores = (decode or self._decode)(rows, tf.maximum(tf.reduce_max(rows.row_lengths()), 2))
+            # Every bucket padded to bucket_rows x width, so the arrays stack (TensorArray concat is not
+            # among the ops `zoo.serving.check_serving_ops` allows).
+            shape = tf.shape(bucket_ids, out_type=tf.int64)
+            pad = [[0, self.bucket_rows - shape[0]], [0, width - shape[1]]]
+            return i + 1, ids.write(i, tf.pad(bucket_ids, pad)), scores.write(i, tf.pad(bucket_scores, pad))
+
+        arrays = (tf.TensorArray(tf.int32, size=tf.maximum(buckets, 1)),
+                  tf.TensorArray(tf.float32, size=tf.maximum(buckets, 1)))
+        _, ids, scores = tf.while_loop(lambda i, *_: i < buckets, bucket, bucket(0, *arrays))
+        back = tf.argsort(order)  # the inverse permutation
+        return tuple(tf.gather(tf.reshape(values.stack(), [-1, width]), back) for values in (ids, scores))
+
+    def _tag(self, tokens: tf.RaggedTensor) -> dict:
+        lengths = tokens.row_lengths()
+        longest = tf.reduce_max(tf.concat([lengths, [0]], 0))
+        # At least two steps: a batch of empty strings still runs the model and returns 0 tokens, and
+        # the CRF's scans over the steps after the first fail on none (a one-word request).
+        width = tf.maximum(longest, 2)
+        tag_ids, scores = self._decode_in_buckets(tokens, width)
+        mask = tf.sequence_mask(lengths, width)[:, :longest]
+        tag_ids = tag_ids[:, :longest]
         tokens = tokens.to_tensor(default_value="")[:, :longest]
         return {
             "tokens": tokens,
-            "tags": tags,
-            "scores": tf.where(mask, scores, 0.0)[:, :longest],
+            "tags": tf.where(mask, tf.gather(self.tag_names, tag_ids), ""),
+            "scores": tf.where(mask, scores[:, :longest], 0.0),
             "lengths": lengths,
-            **entity_spans(tokens, tags),
+            **entity_spans_from_ids(tokens, tag_ids, self.iob2_tags),
         }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
