@@ -66,7 +66,8 @@ def main(argv=None) -> int:
                     graph(text=batch)
                     times[name].append(1000 * (time.perf_counter() - start))
         medians = {name: statistics.median(values) for name, values in times.items()}
-        result[f"batch {size}"] = {"median_ms": medians, "candidate / baseline": medians["candidate"] / medians["baseline"]}
+        ratio = medians["candidate"] / medians["baseline"]
+        result[f"batch {size}"] = {"median_ms": medians, "candidate / baseline": ratio}
     print(json.dumps(result, indent=2))
     return 0
 

@@ -26,7 +26,10 @@ def fusable(layer) -> bool:
         if not isinstance(direction, keras.layers.LSTM) or direction.go_backwards != backwards:
             return False
         cell = direction.cell
-        if (not direction.return_sequences or direction.stateful or not cell.use_bias
+        # float32 only: under a mixed-precision policy the layer computes in float16, its
+        # variables are float32.
+        if (direction.compute_dtype != "float32" or not direction.return_sequences
+                or direction.stateful or not cell.use_bias
                 or cell.activation is not keras.activations.tanh
                 or cell.recurrent_activation is not keras.activations.sigmoid):
             return False

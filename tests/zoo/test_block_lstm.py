@@ -54,7 +54,7 @@ def test_block_lstm_kernels_swap_the_layer_in_a_model_call_and_back():
 
 
 @pytest.mark.parametrize("options", [{"activation": "relu"}, {"recurrent_activation": "hard_sigmoid"},
-                                     {"use_bias": False}])
+                                     {"use_bias": False}, {"dtype": "mixed_float16"}])
 def test_other_lstms_are_not_fused(options):
     assert fusable(bilstm_model()[1])
     assert not fusable(bilstm_model(**options)[1])
