@@ -42,6 +42,7 @@ SERVING_OPS = frozenset(
     Unique Unpack VarHandleOp VarIsInitializedOp Where While ZerosLike
     RegexReplace StringLower UnicodeScript UnicodeDecodeWithOffsets Substr ReduceJoin UnicodeEncode
     Bitcast BitwiseAnd IsFinite
+    BlockLSTMV2
     TFText>WhitespaceTokenizeWithOffsetsV2
     Multinomial StatelessMultinomial UnicodeDecode UnicodeEncode UnsortedSegmentJoin
     DenseBincount AsString UnsortedSegmentSum

@@ -13,6 +13,7 @@ from pipelines.features import FeatureSpec, TokenFeatures
 from pipelines.spans import entity_spans_from_ids
 from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
+from zoo.block_lstm import block_lstm_kernels
 from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.tasks.loops import export_module
@@ -64,7 +65,8 @@ class Tagger(tf.Module):
         for key, values in self.features(tokens).items():
             shape = [batch, width] + ([-1] if values.ragged_rank == 2 else [])
             inputs[key] = values.to_tensor(default_value=0, shape=shape)
-        with generic_rnn_kernels(self.model):
+        # Right-padded batches: the BiLSTM runs as two BlockLSTMV2 ops (zoo.block_lstm), not a loop of small ones.
+        with generic_rnn_kernels(self.model), block_lstm_kernels(self.model):
             outputs = self.model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
         return outputs, tf.sequence_mask(lengths, width)
 
