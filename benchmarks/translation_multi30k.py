@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import shlex
 import statistics
@@ -123,11 +122,9 @@ def speed(loaded, model, data, workdir, *, calls: int, max_length: int) -> dict:
             **{f"sentences_per_s_batch64_{k}": round(64 / v, 1) for k, v in per_batch.items()}}
 
 
-def trained_model(task, data, args, workdir: Path, budget):
-    """The trained Keras model, for the Python-loop baseline: the one the budget callback held, or (a finished
-    run exported again without training) the workdir's best weights in a model built the same way."""
-    if getattr(budget, "model", None) is not None:
-        return budget.model
+def rebuilt_model(task, data, args, workdir: Path):
+    """A finished run's trained Keras model (exported again without training), for the Python-loop baseline:
+    the workdir's best weights in a model built the same way."""
     model, _ = task.build(args.model, data, preset=args.preset, config={"attention": args.attention})
     model.load_weights(workdir / "best.weights.h5")
     return model
@@ -139,6 +136,7 @@ def main(argv=None) -> dict:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from zoo.export import read_card
     from zoo.serving import load
     from zoo.tasks import get_task
     from zoo.tasks.loops import train
@@ -153,7 +151,6 @@ def main(argv=None) -> dict:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = Path(args.workdir or Path("runs") / f"{result_name(args)}-{stamp}")
     budget = TimeBudget(args.minutes * 60)
-    retrained = not (workdir / "trained.json").exists()  # else: a finished run's weights, exported again
     started = time.perf_counter()
     export, report = train(task, args.model, data, epochs=args.epochs, workdir=workdir,
                            export_dir=args.export_dir, preset=args.preset, config={"attention": args.attention},
@@ -161,6 +158,7 @@ def main(argv=None) -> dict:
                            callbacks=[budget], verbose=2, label_smoothing=args.label_smoothing,
                            beam_width=args.beam_width, alpha=args.alpha)
     seconds = time.perf_counter() - started
+    trained_here = hasattr(budget, "started")  # its on_train_begin ran; else a finished run's weights, exported again
     loaded = load(export)
     inputs, references, _ = task.read_labelled(spec("val"), {})
     card = {"beam_width": args.beam_width, "alpha": args.alpha}
@@ -168,12 +166,13 @@ def main(argv=None) -> dict:
     result = {
         "command": shlex.join([sys.executable, *sys.argv]), "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine_info(), "export": str(export), "data": data.info, "options": vars(args),
-        "train_seconds": round(seconds, 1) if retrained else None, "workdir": str(workdir), "trained_here": retrained,
-        "epochs_run": len(json.loads((workdir / "trained.json").read_text())["history"]["loss"]),
+        "train_seconds": round(seconds, 1) if trained_here else None, "workdir": str(workdir),
+        "trained_here": trained_here, "epochs_run": read_card(export)["training"]["epochs_run"],
         "stopped_by_time_budget": getattr(budget, "stopped_early", None),
         "val_perplexity": report["perplexity"], "val": scores,
-        "speed": speed(loaded, trained_model(task, data, args, workdir, budget), data, workdir,
-                       calls=args.latency_calls, max_length=64),
+        # The Python-loop baseline needs the Keras model: every callback holds the one trained here.
+        "speed": speed(loaded, budget.model if trained_here else rebuilt_model(task, data, args, workdir), data,
+                       workdir, calls=args.latency_calls, max_length=64),
     }
     write_results(args.out, result_name(args), result, markdown(result))
     return result
