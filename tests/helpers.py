@@ -212,7 +212,9 @@ def check_export(export, calls: dict[str, dict]) -> dict:
     1. Its graphs hold only ops TF Serving links (`check_serving_ops`), and its TF Serving warmup
        requests replay through the loaded signatures (`check_warmup`).
     2. Each signature in `calls` (signature name -> inputs: name -> list or scalar) gives the same
-       outputs in a fresh process that cannot import `zoo` as in this one.
+       outputs in a fresh process that cannot import `zoo` as in this one, both through
+       `tf.saved_model.load` and through the TF1 loader and a session run, the path of TF Serving's
+       C++ loader (which Keras 3 variables broke: `zoo.export.track_signature_variables`).
     3. The same request through the REST predict contract (`rest_predict`, columnar `inputs`; bytes
        as `{"b64": ...}`) gives the same outputs again.
 
@@ -239,12 +241,22 @@ def check_export(export, calls: dict[str, dict]) -> dict:
         import tensorflow as tf, tensorflow_text  # noqa: F401
         def plain(v):
             return [plain(x) for x in v] if isinstance(v, list) else v.decode("utf-8") if isinstance(v, bytes) else v
+        import numpy as np
         loaded = tf.saved_model.load({str(export)!r})
-        out = {{}}
+        out, session_out = {{}}, {{}}
         for name, inputs in {calls!r}.items():
             result = loaded.signatures[name](**{{k: tf.constant(v) for k, v in inputs.items()}})
             out[name] = {{k: plain(v.numpy().tolist()) for k, v in result.items()}}
-        print(json.dumps({{"outputs": out, "zoo_imported": "zoo" in sys.modules}}))
+        # The path of TF Serving's C++ loader: the TF1 loader (restore op, init op), then a session run.
+        tf1 = tf.compat.v1
+        with tf.Graph().as_default() as graph, tf1.Session(graph=graph) as session:
+            meta = tf1.saved_model.loader.load(session, ["serve"], {str(export)!r})
+            for name, inputs in {calls!r}.items():
+                signature = meta.signature_def[name]
+                result = session.run({{k: v.name for k, v in signature.outputs.items()}},
+                                     {{signature.inputs[k].name: v for k, v in inputs.items()}})
+                session_out[name] = {{k: plain(np.asarray(v).tolist()) for k, v in result.items()}}
+        print(json.dumps({{"outputs": out, "session_outputs": session_out, "zoo_imported": "zoo" in sys.modules}}))
     """)
     fresh = run_without_zoo(script, Path(export).parent)
     assert fresh["zoo_imported"] is False
@@ -257,6 +269,7 @@ def check_export(export, calls: dict[str, dict]) -> dict:
     for name, inputs in calls.items():
         for key, value in local[name].items():
             _assert_same(f"{name}/{key} (fresh process)", value, fresh["outputs"][name][key])
+            _assert_same(f"{name}/{key} (TF1 session, as TF Serving loads it)", value, fresh["session_outputs"][name][key])
         response = rest_predict(loaded, {"signature_name": name, "inputs": {k: rest_value(v) for k, v in inputs.items()}})
         assert "error" not in response, response
         outputs = response["outputs"] if len(local[name]) > 1 else {next(iter(local[name])): response["outputs"]}

@@ -127,12 +127,30 @@ def export_serving_module(
         with contextlib.ExitStack() as stack:
             for model in models:
                 stack.enter_context(generic_rnn_kernels(model))
+            track_signature_variables(module, signatures)
             tf.saved_model.save(module, path, signatures=dict(signatures))
         if warmup is not None:
             write_warmup_requests(path, [("serving_default", warmup)], model_name=name)
         check_serving_ops(path)
 
     return export_versioned(write, base_dir, name, card=card)
+
+
+def track_signature_variables(module, signatures: Mapping[str, Callable]) -> None:
+    """Tracks on `module` (as `serving_variables`) the `tf.Variable`s that its signatures read.
+
+    Keras 3 wraps each TensorFlow variable in a `keras.Variable`, which the SavedModel's object graph
+    does not follow: `tf.saved_model.load` still restores the variables the functions capture, but
+    the TF1 loader that TF Serving's C++ `LoadSavedModel` is restores only tracked ones, and every
+    request then fails with "Could not find variable ..." (keras-team/keras#19274,
+    tensorflow/serving#2250). Tracking the variables themselves, as Keras's own `ExportArchive`
+    does, makes the export load in both.
+    """
+    variables = {}
+    for function in signatures.values():
+        concrete = function.get_concrete_function() if hasattr(function, "get_concrete_function") else function
+        variables.update((id(variable), variable) for variable in concrete.variables)
+    module.serving_variables = list(variables.values())
 
 
 @contextlib.contextmanager
