@@ -40,11 +40,25 @@ class CharCNN(layers.Layer):
         shape = ops.shape(char_ids)
         flat = ops.reshape(char_ids, (-1, shape[2]))  # one row per word
         real = ops.expand_dims(ops.cast(ops.not_equal(flat, 0), self.compute_dtype), -1)
-        features = self.conv(self.embedding(flat) * real)
+        features = self.convolve(self.embedding(flat) * real)
         # Padding positions cannot win the max: push them below tanh's range.
         features = ops.max(features * real + (real - 1.0) * 2.0, axis=1)
         features = ops.maximum(features, -1.0)  # a word with no characters gets -1s, not -2s
         return ops.reshape(features, (shape[0], shape[1], self.filters))
+
+    def convolve(self, embedded):
+        """`self.conv(embedded)` as one matrix product over each character's window of `kernel_size`.
+
+        The same arithmetic as the convolution op (float32 rounding aside), from the same weights: at
+        a tagger's serving sizes (one sentence, a few hundred characters) oneDNN's convolution spends
+        more time setting itself up for each new shape than computing (benchmarks/README.md).
+        """
+        size, left = self.kernel_size, (self.kernel_size - 1) // 2  # "same" padding, as TensorFlow splits it
+        padded = ops.pad(embedded, [[0, 0], [left, size - 1 - left], [0, 0]])
+        length = ops.shape(embedded)[1]
+        windows = ops.concatenate([padded[:, i:i + length] for i in range(size)], axis=-1)
+        kernel = ops.reshape(self.conv.kernel, (size * self.char_dim, self.filters))
+        return self.conv.activation(ops.matmul(windows, kernel) + self.conv.bias)
 
     def compute_mask(self, char_ids, mask=None):
         # A word is padding when it has no characters: concatenated with masked word embeddings, an

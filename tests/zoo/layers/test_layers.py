@@ -64,3 +64,14 @@ def test_every_custom_layer_has_a_case():
     layers = {name for module in MODULES for name, value in vars(module).items()
               if inspect.isclass(value) and issubclass(value, keras.layers.Layer) and value.__module__ == module.__name__}
     assert layers == set(CASES)
+
+
+@pytest.mark.parametrize("kernel_size", [1, 2, 3, 4])
+def test_char_cnn_convolves_as_its_conv_layer(kernel_size):
+    # CharCNN computes its Conv1D as one matrix product over windows (cheaper at serving sizes): the
+    # same values as the layer's own convolution op, "same" padding split as TensorFlow splits it.
+    layer = CharCNN(vocab_size=10, char_dim=4, filters=3, kernel_size=kernel_size)
+    layer.build((None, None, 7))
+    layer.conv.bias.assign(RNG.normal(size=3).astype("float32"))
+    embedded = RNG.normal(size=(5, 7, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(layer.convolve(embedded)), np.asarray(layer.conv(embedded)), atol=1e-5)

@@ -1,11 +1,21 @@
 """A CRF tagger's decoding for exported graphs: the Viterbi path and each chosen tag's marginal probability.
 
 The same values as `zoo.layers.crf.viterbi_decode` and `crf_marginals` gathered at the path (tags
-exactly; probabilities within 1e-4), with far fewer ops: a tagger's serving time at batch 1
-goes mostly to per-step overhead, not arithmetic. One `tf.while_loop` runs Viterbi, the forward
-algorithm and, from the other end, the backward algorithm together; a second one follows the
-back-pointers. The log-sums over the previous tag are matrix products in a shifted exponential
-space (`log(exp(alpha - max) @ exp(transitions)) + max`). TensorFlow ops, as export code is.
+exactly; probabilities within 1e-4), with far fewer ops: a tagger's serving time at batch 1 goes
+mostly to per-step overhead, not arithmetic. So everything that does not depend on the previous
+step is computed for all steps at once before the loop, and the loop body is three small matrix
+products and their reductions:
+
+- Viterbi in log space, with each step's transition and emission scores folded into one (tag, tag)
+  matrix; at padding that matrix is 0 on the diagonal and -inf elsewhere, so the path stays on its
+  tag and no `where` runs inside the loop.
+- The forward and, from the other end, the backward algorithm in scaled probability space (the
+  classic HMM scaling: each step's vector normalised to sum 1), whose products are proportional to
+  the marginals; at padding their matrix is the identity.
+
+One `tf.while_loop` runs the three recursions, with one state tensor and one array of per-step
+values (the loop's control ops grow with its variables); a second one follows the back-pointers.
+TensorFlow ops, as export code is.
 """
 
 from __future__ import annotations
@@ -13,48 +23,82 @@ from __future__ import annotations
 import tensorflow as tf
 
 
+def _normalised(values, axis=-1):
+    return values / tf.reduce_sum(values, axis, keepdims=True)
+
+
 def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.Tensor, tf.Tensor]:
     """(best tag path, (batch, time) int32; p(tag_t = path_t | sentence), (batch, time)).
 
     Shapes as in `zoo.layers.crf`; at least two time steps. Probabilities at padding are meaningless.
     """
-    steps = tf.shape(emissions)[1]
-    emissions = tf.transpose(emissions, [1, 0, 2])  # time-major
-    keep = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]
-    exp_transitions = tf.exp(transitions)
-    identity = tf.range(tf.shape(transitions)[0])
-    delta0 = alpha0 = start + emissions[0]
-    end_beta = tf.broadcast_to(end, tf.shape(delta0))
+    emissions = tf.convert_to_tensor(emissions, tf.float32)
+    width = tf.shape(emissions)[1]
+    # An odd number of steps: after the first, the loops take two at a time (an extra step is padding).
+    emissions = tf.pad(emissions, [[0, 0], [0, 1 - width % 2], [0, 0]])
+    mask = tf.pad(tf.cast(mask, tf.bool), [[0, 0], [0, 1 - width % 2]])
+    batch, steps, tags = tf.shape(emissions)[0], tf.shape(emissions)[1], tf.shape(emissions)[2]
+    lengths = tf.reduce_sum(tf.cast(mask, tf.int32), 1)
+    real = tf.transpose(mask)[:, :, None, None]  # (time, batch, 1, 1)
+    # Viterbi step t's scores, (time, batch, previous tag, tag); row 0 is unused.
+    log_steps = tf.where(real, transitions + tf.transpose(emissions, [1, 0, 2])[:, :, None, :],
+                         tf.where(tf.range(tags)[:, None] == tf.range(tags), 0.0, float("-inf")))
+    # Scaled probabilities. The backward recursion runs forward over each sentence reversed (padding,
+    # at the end of both, never enters the real steps' sums), beside the forward one: their vectors
+    # side by side times a block-diagonal [[T, 0], [0, T']] are both recursions in one matrix product.
+    scaled = tf.exp(emissions - tf.reduce_max(emissions, -1, keepdims=True))
+    reversed_scaled = tf.reverse_sequence(scaled, lengths, seq_axis=1, batch_axis=0)
+    # Step t multiplies the forward vector after the product by scaled[t] and the backward one
+    # before it by reversed_scaled[t - 1]: as a product's factor, the latter joins step t - 1.
+    factors = tf.transpose(tf.concat([scaled, reversed_scaled], -1), [1, 0, 2])  # (time, batch, 2 tags)
+    exp_transitions = tf.exp(transitions - tf.reduce_max(transitions))
+    zeros = tf.zeros_like(exp_transitions)
+    both = tf.concat([tf.concat([exp_transitions, zeros], 1), tf.concat([zeros, tf.transpose(exp_transitions)], 1)], 0)
+    delta0 = start + emissions[:, 0]
+    alpha0 = _normalised(tf.exp(delta0 - tf.reduce_max(delta0, -1, keepdims=True)))
+    gamma0 = _normalised(tf.broadcast_to(tf.exp(end - tf.reduce_max(end)), tf.shape(delta0)))
 
-    def forward(t, delta, alpha, beta, pointers, alphas, betas):
-        emission, real = emissions[t], keep[t]
-        scores = delta[:, :, None] + transitions
-        # At padding the path stays on its tag and the sums keep their values (as in zoo.layers.crf).
-        pointers = pointers.write(t - 1, tf.where(real, tf.argmax(scores, 1, output_type=tf.int32), identity))
-        delta = tf.where(real, tf.reduce_max(scores, 1) + emission, delta)
-        shift = tf.reduce_max(alpha, 1, keepdims=True)
-        alpha = tf.where(real, tf.math.log(tf.matmul(tf.exp(alpha - shift), exp_transitions)) + shift + emission, alpha)
-        later = steps - t  # beta at later - 1, from step `later`
-        after = emissions[later] + beta
-        shift = tf.reduce_max(after, 1, keepdims=True)
-        beta = tf.where(keep[later], tf.math.log(tf.matmul(tf.exp(after - shift), exp_transitions, transpose_b=True))
-                        + shift, beta)
-        return t + 1, delta, alpha, beta, pointers, alphas.write(t, alpha), betas.write(later - 1, beta)
+    def halves_normalised(values):  # (batch, 2 tags), each half to sum 1
+        return tf.reshape(_normalised(tf.reshape(values, [batch, 2, tags])), tf.shape(values))
 
-    arrays = (tf.TensorArray(tf.int32, steps - 1), tf.TensorArray(tf.float32, steps).write(0, alpha0),
-              tf.TensorArray(tf.float32, steps).write(steps - 1, end_beta))
-    _, delta, _, _, pointers, alphas, betas = tf.while_loop(lambda t, *_: t < steps, forward,
-                                                            (1, delta0, alpha0, end_beta, *arrays))
+    def step(t, delta, vectors):
+        # vectors: [alpha_{t-1} (times nothing more), gamma_{t-2} (the reversed recursion) times its factor].
+        scores = delta[:, :, None] + log_steps[t]
+        raw = halves_normalised(tf.matmul(vectors, both))  # [alpha_t before its factor, gamma_t]
+        raw.set_shape(vectors.shape)
+        return tf.reduce_max(scores, 1), raw * factors[t], raw, tf.argmax(scores, 1, output_type=tf.int32)
+
+    def forward(t, delta, vectors, pointers, raws):
+        # Steps t and t + 1, written together at (t - 1) / 2: fewer iterations, fewer control ops.
+        delta, vectors, raw, pointer = step(t, delta, vectors)
+        delta, vectors, raw2, pointer2 = step(t + 1, delta, vectors)
+        i = t // 2
+        return t + 2, delta, vectors, pointers.write(i, tf.stack([pointer, pointer2])), raws.write(i, tf.stack([raw, raw2]))
+
+    pairs = steps // 2
+    # The forward vector's factor for step 0 is in alpha0; the backward one's is reversed_scaled[0].
+    vectors0 = tf.concat([alpha0, gamma0 * reversed_scaled[:, 0]], -1)
+    _, delta, _, pointers, raws = tf.while_loop(
+        lambda t, *_: t < steps, forward,
+        (1, delta0, vectors0, tf.TensorArray(tf.int32, pairs), tf.TensorArray(tf.float32, pairs)))
+
+    def steps_of(array, first):  # (pairs, 2, batch, n) -> (time, batch, n), step 0 = first
+        return tf.concat([first[None], tf.reshape(array.stack(), [steps - 1, batch, -1])], 0)
+
+    pointers = steps_of(pointers, tf.zeros_like(delta0, tf.int32))
     last = tf.argmax(delta + end, 1, output_type=tf.int32)
-    pointers = pointers.stack()
 
     def backward(t, tag, path):
-        tag = tf.gather(pointers[t], tag, batch_dims=1)
-        return t - 1, tag, path.write(t, tag)
+        # Tags at t and t - 1, from the pointers at t + 1 and t, written together.
+        tag = tf.gather(pointers[t + 1], tag, batch_dims=1)
+        tag2 = tf.gather(pointers[t], tag, batch_dims=1)
+        return t - 2, tag2, path.write(t // 2, tf.stack([tag2, tag]))
 
-    _, _, path = tf.while_loop(lambda t, *_: t >= 0, backward,
-                               (steps - 2, last, tf.TensorArray(tf.int32, steps).write(steps - 1, last)))
-    path = tf.transpose(path.stack())
-    alphas, betas = tf.transpose(alphas.stack(), [1, 0, 2]), tf.transpose(betas.stack(), [1, 0, 2])
-    log_z = tf.reduce_logsumexp(alphas[:, -1] + end, 1)
-    return path, tf.exp(tf.gather(alphas + betas, path, batch_dims=2) - log_z[:, None])
+    # Tags at steps - 2 down to 0, in pairs.
+    _, _, path = tf.while_loop(lambda t, *_: t >= 1, backward, (steps - 2, last, tf.TensorArray(tf.int32, pairs)))
+    path = tf.transpose(tf.concat([tf.reshape(path.stack(), [steps - 1, batch]), last[None]], 0))
+    raws = tf.transpose(steps_of(raws, tf.concat([alpha0, gamma0], -1)), [1, 0, 2])  # (batch, time, 2 tags)
+    alphas = raws[:, :, :tags] * tf.pad(scaled[:, 1:], [[0, 0], [1, 0], [0, 0]], constant_values=1.0)
+    betas = tf.reverse_sequence(raws[:, :, tags:], lengths, seq_axis=1, batch_axis=0)
+    marginals = tf.gather(_normalised(alphas * betas), path, batch_dims=2)
+    return path[:, :width], marginals[:, :width]
