@@ -93,19 +93,11 @@ def main(argv=None) -> int:
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    import zoo
-    from pipelines.features import FeatureSpec
     from pipelines.readers import read_conll
-    from pipelines.vocab import Vocabulary
     from zoo.export import read_card
-    from zoo.tasks.ner.serving import Tagger
+    from zoo.tasks.ner.serving import tagger_from_run
 
-    card = read_card(args.export)
-    model = zoo.build(card["model"], **card["config"])
-    model.load_weights(args.run / "best.weights.h5")
-    chars = args.run / "chars.txt"
-    tagger = Tagger(model, FeatureSpec(**card["features"]), Vocabulary.load(args.run / "tags.txt", unknown=None),
-                    str(args.run / "vocab.txt"), str(chars) if chars.exists() else None)
+    tagger = tagger_from_run(args.run, read_card(args.export))
     texts = [" ".join(s.tokens) for s in read_conll(args.dev)]
     functions = stage_functions(tagger)
     result = {"batch 1": profile(functions, [[text] for text in texts[::10]], args.repeats),

@@ -30,7 +30,10 @@ tokens joined by spaces): zoo's exported `serving_default` signature, spaCy's `n
 tokenizer, `--batch-size`). Each system runs in child processes of its own with `--threads`
 threads (zoo: TensorFlow's inter-op pool, intra-op 1, as the README advises for TF Serving; spaCy:
 its BLAS threads), `--rounds` of them in alternating order (zoo, spaCy; spaCy, zoo; ...) so the
-noise of a shared machine hits both alike. Each process: a warm-up, `--passes` throughput passes
+noise of a shared machine hits both alike. zoo's export is measured twice: as TensorFlow starts by
+default, and with `TF_ENABLE_ONEDNN_OPTS=0` in its environment (TensorFlow's own Eigen kernels
+instead of oneDNN's, whose per-shape set-up dominates one sentence's small ops; a setting of the
+serving process, as the thread counts are). Each process: a warm-up, `--passes` throughput passes
 over all dev sentences in file order at `--batch-size`, then batch-1 latency over
 `--latency-calls` calls (every 10th dev sentence). Reported: the best pass of all (tokens/s counts
 the CoNLL tokens, the same number for both), the median and p90 of all calls, and the largest
@@ -87,11 +90,19 @@ def run(command: list[str], **kwargs) -> float:
     return time.perf_counter() - start
 
 
-def child_env(threads: int) -> dict:
+# Measured variants besides "zoo" and "spacy": the same zoo export with TensorFlow's oneDNN kernels
+# off (`TF_ENABLE_ONEDNN_OPTS=0`, an environment variable of the serving process), and an older export.
+ONEDNN_OFF = "zoo_onednn_off"
+BASELINE = "zoo_baseline"
+
+
+def child_env(threads: int, system: str = "") -> dict:
     """The environment of every child: CPU only, `threads` threads for the BLAS libraries."""
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
         env[name] = str(threads)
+    if system == ONEDNN_OFF:
+        env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     return env
 
 
@@ -193,7 +204,7 @@ def measure_all(args, systems: list[str], texts_file: Path, tokens: int) -> dict
             out = texts_file.with_name(f"{system}_{round_}.json")
             run([sys.executable, "-m", "benchmarks.ner_vs_spacy", "--child", system, str(texts_file), str(out),
                  "--batch-size", str(args.batch_size), "--passes", str(args.passes), "--threads", str(args.threads)],
-                env=child_env(args.threads), cwd=ROOT)
+                env=child_env(args.threads, system), cwd=ROOT)
             runs[system].append(json.loads(out.read_text()))
     result = {}
     for system, measured in runs.items():
@@ -219,36 +230,38 @@ def zoo_f1(export: Path, dev) -> float:
 
 
 def markdown(result: dict) -> str:
-    zoo, spacy = result["zoo"], result["spacy"]
+    spacy = result["spacy"]
+    columns = [("zoo", "zoo"), (ONEDNN_OFF, "zoo, `TF_ENABLE_ONEDNN_OPTS=0`"), ("spacy", "spaCy"),
+               (BASELINE, "zoo baseline export")]
+    columns = [(key, title) for key, title in columns if key in result]
+    settings = result["settings"]
 
-    def minutes(side):
-        return f"{side['train_minutes']:.1f}" if side.get("train_minutes") is not None else "(reused)"
+    def cell(side, row):
+        if row == "f1":
+            return f"{side['dev_f1']:.4f}" if "dev_f1" in side else ("(same export)" if side is result.get(ONEDNN_OFF) else "(not scored)")
+        if row == "minutes":
+            if "dev_f1" not in side:
+                return ""
+            return f"{side['train_minutes']:.1f}" if side.get("train_minutes") is not None else "(reused)"
+        if row == "tokens":
+            ratio = "" if side is spacy else f" ({side['tokens_per_second'] / spacy['tokens_per_second']:.2f}x)"
+            return f"{side['tokens_per_second']:,.0f}{ratio}"
+        if row in ("median", "p90"):
+            ratio = "" if side is spacy else f" ({spacy['latency_ms'][row] / side['latency_ms'][row]:.2f}x)"
+            return f"{side['latency_ms'][row]:.2f}{ratio}"
+        return f"{side['peak_rss_mib']:.0f}"
 
-    rows = [
-        ("dev (eng.testa) entity F1", f"{zoo['dev_f1']:.4f}", f"{spacy['dev_f1']:.4f}", ""),
-        ("training minutes", minutes(zoo), minutes(spacy), ""),
-        (f"tokens/s, batch {result['settings']['batch_size']} (best of {result['settings']['passes'] * result['settings']['rounds']})",
-         f"{zoo['tokens_per_second']:,.0f}", f"{spacy['tokens_per_second']:,.0f}",
-         f"{zoo['tokens_per_second'] / spacy['tokens_per_second']:.2f}x"),
-        ("batch-1 latency, median ms", f"{zoo['latency_ms']['median']:.2f}", f"{spacy['latency_ms']['median']:.2f}",
-         f"{spacy['latency_ms']['median'] / zoo['latency_ms']['median']:.2f}x"),
-        ("batch-1 latency, p90 ms", f"{zoo['latency_ms']['p90']:.2f}", f"{spacy['latency_ms']['p90']:.2f}",
-         f"{spacy['latency_ms']['p90'] / zoo['latency_ms']['p90']:.2f}x"),
-        ("peak memory, MiB (RSS)", f"{zoo['peak_rss_mib']:.0f}", f"{spacy['peak_rss_mib']:.0f}", ""),
-    ]
+    rows = [("f1", "dev (eng.testa) entity F1"), ("minutes", "training minutes"),
+            ("tokens", f"tokens/s, batch {settings['batch_size']} (best of {settings['passes'] * settings['rounds']} passes)"),
+            ("median", "batch-1 latency, median ms"), ("p90", "batch-1 latency, p90 ms"),
+            ("memory", "peak memory, MiB (RSS)")]
     lines = [f"# zoo `bilstm_crf_ner` vs spaCy {result['spacy_version']} efficiency NER ({result['date']})", "",
              f"`{result['command']}`", "",
-             f"{result['dev_sentences']:,} dev sentences, {result['dev_tokens']:,} tokens; {result['settings']['threads']} "
-             f"threads; load average {result['machine']['load_average'][0]:.1f} at the start.", "",
-             "| | zoo | spaCy | zoo / spaCy speed |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    if "zoo_baseline" in result:
-        base = result["zoo_baseline"]
-        lines += ["", f"Baseline zoo export `{base['model']}`, timed in the same run: "
-                      f"{base['tokens_per_second']:,.0f} tokens/s "
-                      f"({base['tokens_per_second'] / spacy['tokens_per_second']:.2f}x spaCy), batch-1 latency median "
-                      f"{base['latency_ms']['median']:.2f} ms, p90 {base['latency_ms']['p90']:.2f} ms; peak memory "
-                      f"{base['peak_rss_mib']:.0f} MiB."]
+             f"{result['dev_sentences']:,} dev sentences, {result['dev_tokens']:,} tokens; {settings['threads']} "
+             f"threads; load average {result['machine']['load_average'][0]:.1f} at the start, "
+             f"{result['load_average_end'][0]:.1f} at the end. Speed ratios are against spaCy (above 1: faster).", "",
+             "| | " + " | ".join(title for _, title in columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    lines += [f"| {label} | " + " | ".join(cell(result[key], row) for key, _ in columns) + " |" for row, label in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -306,9 +319,9 @@ def main(argv=None) -> int:
         tokens = sum(len(s.tokens) for s in dev)
         latency_texts = (texts[::10] * args.latency_calls)[:args.latency_calls]
         texts_file = work / "texts.json"
-        models = {"zoo": str(zoo_export), "spacy": str(spacy_model)}
+        models = {"zoo": str(zoo_export), ONEDNN_OFF: str(zoo_export), "spacy": str(spacy_model)}
         if args.zoo_baseline:
-            models["zoo_baseline"] = str(args.zoo_baseline)
+            models[BASELINE] = str(args.zoo_baseline)
         texts_file.write_text(json.dumps({"texts": texts, "tokens": tokens, "latency_texts": latency_texts,
                                           "models": models}))
         log(f"measuring speed and memory: each system in its own process, {args.rounds} rounds")
@@ -325,8 +338,9 @@ def main(argv=None) -> int:
         "zoo": {"model": str(zoo_export), "train_minutes": zoo_minutes, "dev_f1": f1["zoo"], **speed["zoo"]},
         "spacy": {"model": str(spacy_model), "train_minutes": spacy_minutes, "dev_f1": f1["spacy"], **speed["spacy"]},
     }
+    result[ONEDNN_OFF] = {"model": str(zoo_export), "environment": {"TF_ENABLE_ONEDNN_OPTS": "0"}, **speed[ONEDNN_OFF]}
     if args.zoo_baseline:
-        result["zoo_baseline"] = {"model": str(args.zoo_baseline), **speed["zoo_baseline"]}
+        result[BASELINE] = {"model": str(args.zoo_baseline), **speed[BASELINE]}
     write_results(args.out, "ner_vs_spacy" + ("_smoke" if args.max_sentences else ""), result, markdown(result))
     return 0
 

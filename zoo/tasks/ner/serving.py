@@ -146,6 +146,21 @@ def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike) -
     return tagger
 
 
+def tagger_from_run(run_dir: str | os.PathLike, card: dict) -> Tagger:
+    """The `Tagger` of a finished `zoo train` run: its `best.weights.h5` and vocabulary files, the model
+    and features its export's `card` names (a graph rebuilt by this version of the code)."""
+    import zoo
+
+    run_dir = Path(run_dir)
+    model = zoo.build(card["model"], **card["config"])
+    model.load_weights(run_dir / "best.weights.h5")
+    chars = run_dir / "chars.txt"
+    tagger = Tagger(model, FeatureSpec(**card["features"]), Vocabulary.load(run_dir / "tags.txt", unknown=None),
+                    str(run_dir / "vocab.txt"), str(chars) if chars.exists() else None)
+    tagger.tags_file = tf.saved_model.Asset(str(run_dir / "tags.txt"))
+    return tagger
+
+
 def export_tagger(tagger: Tagger, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
     """Exports the tagger as the next version of `base_dir/name`."""
     return export_module(TASK, tagger, card, base_dir=base_dir, name=name)
