@@ -30,10 +30,12 @@ tokens joined by spaces): zoo's exported `serving_default` signature, spaCy's `n
 tokenizer, `--batch-size`). Each system runs in child processes of its own with `--threads`
 threads (zoo: TensorFlow's inter-op pool, intra-op 1, as the README advises for TF Serving; spaCy:
 its BLAS threads), `--rounds` of them in alternating order (zoo, spaCy; spaCy, zoo; ...) so the
-noise of a shared machine hits both alike. zoo's export is measured twice: as TensorFlow starts by
-default, and with `TF_ENABLE_ONEDNN_OPTS=0` in its environment (TensorFlow's own Eigen kernels
-instead of oneDNN's, whose per-shape set-up dominates one sentence's small ops; a setting of the
-serving process, as the thread counts are). Each process: a warm-up, `--passes` throughput passes
+noise of a shared machine hits both alike. zoo's export is measured three ways: its
+`serving_default` from `tf.saved_model.load` (TensorFlow 2's Python path); the same signature
+through the TF1 loader and a `Session` (`make_callable`), which is how the ModelServer's C++
+`LoadSavedModel` and `Session::Run` execute it, minus the network; and the first again with
+`TF_ENABLE_ONEDNN_OPTS=0` in the environment (TensorFlow's Eigen kernels instead of oneDNN's, a
+setting of the serving process, as the thread counts are). Each process: a warm-up, `--passes` throughput passes
 over all dev sentences in file order at `--batch-size`, then batch-1 latency over
 `--latency-calls` calls (every 10th dev sentence). Reported: the best pass of all (tokens/s counts
 the CoNLL tokens, the same number for both), the median and p90 of all calls, and the largest
@@ -94,6 +96,8 @@ def run(command: list[str], **kwargs) -> float:
 # off (`TF_ENABLE_ONEDNN_OPTS=0`, an environment variable of the serving process), and an older export.
 ONEDNN_OFF = "zoo_onednn_off"
 BASELINE = "zoo_baseline"
+# The same export run the way TF Serving's C++ loader runs it: the TF1 loader and a session.
+SESSION = "zoo_session"
 
 
 def child_env(threads: int, system: str = "") -> dict:
@@ -158,12 +162,31 @@ def load_tagger(system: str, model: str, *, batch_size: int, threads: int):
         # than split each op (benchmarks/README.md: faster at batch 1 and 256 on 2 cores).
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
+        if system == SESSION:
+            return session_tagger(model, threads)
         serve = tf.saved_model.load(model).signatures["serving_default"]
         return lambda batch: {k: v.numpy() for k, v in serve(text=tf.constant(batch, dtype=tf.string)).items()}
     import spacy
 
     nlp = spacy.load(model)
     return lambda batch: [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(batch, batch_size=batch_size)]
+
+
+def session_tagger(model: str, threads: int):
+    """`serving_default` of `model` as the ModelServer runs it (its C++ `LoadSavedModel` is the TF1 loader:
+    restore and init ops, then `Session::Run` on the signature's tensors), from Python."""
+    import tensorflow as tf
+
+    tf1 = tf.compat.v1
+    graph = tf.Graph()
+    config = tf1.ConfigProto(intra_op_parallelism_threads=1, inter_op_parallelism_threads=threads)
+    session = tf1.Session(graph=graph, config=config)
+    with graph.as_default():
+        signature = tf1.saved_model.loader.load(session, ["serve"], model).signature_def["serving_default"]
+    names = list(signature.outputs)
+    run = session.make_callable([signature.outputs[name].name for name in names],
+                                feed_list=[signature.inputs["text"].name])
+    return lambda batch: dict(zip(names, run(batch)))
 
 
 def measure(tag, texts: list[str], *, batch_size: int, passes: int, latency_texts: list[str]) -> dict:
@@ -231,14 +254,14 @@ def zoo_f1(export: Path, dev) -> float:
 
 def markdown(result: dict) -> str:
     spacy = result["spacy"]
-    columns = [("zoo", "zoo"), (ONEDNN_OFF, "zoo, `TF_ENABLE_ONEDNN_OPTS=0`"), ("spacy", "spaCy"),
-               (BASELINE, "zoo baseline export")]
+    columns = [("zoo", "zoo, `signatures[...]`"), (SESSION, "zoo, TF1 session (TF Serving's path)"),
+               (ONEDNN_OFF, "zoo, `TF_ENABLE_ONEDNN_OPTS=0`"), ("spacy", "spaCy"), (BASELINE, "zoo baseline export")]
     columns = [(key, title) for key, title in columns if key in result]
     settings = result["settings"]
 
     def cell(side, row):
         if row == "f1":
-            return f"{side['dev_f1']:.4f}" if "dev_f1" in side else ("(same export)" if side is result.get(ONEDNN_OFF) else "(not scored)")
+            return f"{side['dev_f1']:.4f}" if "dev_f1" in side else ("(not scored)" if side is result.get(BASELINE) else "(same export)")
         if row == "minutes":
             if "dev_f1" not in side:
                 return ""
@@ -319,7 +342,8 @@ def main(argv=None) -> int:
         tokens = sum(len(s.tokens) for s in dev)
         latency_texts = (texts[::10] * args.latency_calls)[:args.latency_calls]
         texts_file = work / "texts.json"
-        models = {"zoo": str(zoo_export), ONEDNN_OFF: str(zoo_export), "spacy": str(spacy_model)}
+        models = {"zoo": str(zoo_export), SESSION: str(zoo_export), ONEDNN_OFF: str(zoo_export),
+                  "spacy": str(spacy_model)}
         if args.zoo_baseline:
             models[BASELINE] = str(args.zoo_baseline)
         texts_file.write_text(json.dumps({"texts": texts, "tokens": tokens, "latency_texts": latency_texts,
@@ -339,6 +363,7 @@ def main(argv=None) -> int:
         "spacy": {"model": str(spacy_model), "train_minutes": spacy_minutes, "dev_f1": f1["spacy"], **speed["spacy"]},
     }
     result[ONEDNN_OFF] = {"model": str(zoo_export), "environment": {"TF_ENABLE_ONEDNN_OPTS": "0"}, **speed[ONEDNN_OFF]}
+    result[SESSION] = {"model": str(zoo_export), "path": "tf.compat.v1 loader + Session", **speed[SESSION]}
     if args.zoo_baseline:
         result[BASELINE] = {"model": str(args.zoo_baseline), **speed[BASELINE]}
     write_results(args.out, "ner_vs_spacy" + ("_smoke" if args.max_sentences else ""), result, markdown(result))

@@ -23,6 +23,11 @@ from __future__ import annotations
 import tensorflow as tf
 
 
+# Steps per loop iteration (benchmarks/README.md: at batch 1 each iteration's control ops cost about
+# as much as its arithmetic).
+UNROLL = 4
+
+
 def _normalised(values, axis=-1):
     return values / tf.reduce_sum(values, axis, keepdims=True)
 
@@ -34,9 +39,10 @@ def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.
     """
     emissions = tf.convert_to_tensor(emissions, tf.float32)
     width = tf.shape(emissions)[1]
-    # An odd number of steps: after the first, the loops take two at a time (an extra step is padding).
-    emissions = tf.pad(emissions, [[0, 0], [0, 1 - width % 2], [0, 0]])
-    mask = tf.pad(tf.cast(mask, tf.bool), [[0, 0], [0, 1 - width % 2]])
+    # 1 + a multiple of UNROLL steps: after the first, the loops take UNROLL at a time (extra steps are padding).
+    extra = (UNROLL - (width - 1) % UNROLL) % UNROLL
+    emissions = tf.pad(emissions, [[0, 0], [0, extra], [0, 0]])
+    mask = tf.pad(tf.cast(mask, tf.bool), [[0, 0], [0, extra]])
     batch, steps, tags = tf.shape(emissions)[0], tf.shape(emissions)[1], tf.shape(emissions)[2]
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), 1)
     real = tf.transpose(mask)[:, :, None, None]  # (time, batch, 1, 1)
@@ -69,33 +75,38 @@ def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.
         return tf.reduce_max(scores, 1), raw * factors[t], raw, tf.argmax(scores, 1, output_type=tf.int32)
 
     def forward(t, delta, vectors, pointers, raws):
-        # Steps t and t + 1, written together at (t - 1) / 2: fewer iterations, fewer control ops.
-        delta, vectors, raw, pointer = step(t, delta, vectors)
-        delta, vectors, raw2, pointer2 = step(t + 1, delta, vectors)
-        i = t // 2
-        return t + 2, delta, vectors, pointers.write(i, tf.stack([pointer, pointer2])), raws.write(i, tf.stack([raw, raw2]))
+        # Steps t .. t + UNROLL - 1, written together at (t - 1) / UNROLL: fewer iterations, fewer control ops.
+        new_pointers, new_raws = [], []
+        for k in range(UNROLL):
+            delta, vectors, raw, pointer = step(t + k, delta, vectors)
+            new_pointers.append(pointer)
+            new_raws.append(raw)
+        i = (t - 1) // UNROLL
+        return t + UNROLL, delta, vectors, pointers.write(i, tf.stack(new_pointers)), raws.write(i, tf.stack(new_raws))
 
-    pairs = steps // 2
+    groups = (steps - 1) // UNROLL
     # The forward vector's factor for step 0 is in alpha0; the backward one's is reversed_scaled[0].
     vectors0 = tf.concat([alpha0, gamma0 * reversed_scaled[:, 0]], -1)
     _, delta, _, pointers, raws = tf.while_loop(
         lambda t, *_: t < steps, forward,
-        (1, delta0, vectors0, tf.TensorArray(tf.int32, pairs), tf.TensorArray(tf.float32, pairs)))
+        (1, delta0, vectors0, tf.TensorArray(tf.int32, groups), tf.TensorArray(tf.float32, groups)))
 
-    def steps_of(array, first):  # (pairs, 2, batch, n) -> (time, batch, n), step 0 = first
+    def steps_of(array, first):  # (groups, UNROLL, batch, n) -> (time, batch, n), step 0 = first
         return tf.concat([first[None], tf.reshape(array.stack(), [steps - 1, batch, -1])], 0)
 
     pointers = steps_of(pointers, tf.zeros_like(delta0, tf.int32))
     last = tf.argmax(delta + end, 1, output_type=tf.int32)
 
     def backward(t, tag, path):
-        # Tags at t and t - 1, from the pointers at t + 1 and t, written together.
-        tag = tf.gather(pointers[t + 1], tag, batch_dims=1)
-        tag2 = tf.gather(pointers[t], tag, batch_dims=1)
-        return t - 2, tag2, path.write(t // 2, tf.stack([tag2, tag]))
+        # Tags at t, t - 1, ..., t - UNROLL + 1, from the pointers at t + 1 .. t - UNROLL + 2, written together.
+        tags = []
+        for k in range(UNROLL):
+            tag = tf.gather(pointers[t + 1 - k], tag, batch_dims=1)
+            tags.append(tag)
+        return t - UNROLL, tag, path.write(t // UNROLL, tf.stack(tags[::-1]))
 
-    # Tags at steps - 2 down to 0, in pairs.
-    _, _, path = tf.while_loop(lambda t, *_: t >= 1, backward, (steps - 2, last, tf.TensorArray(tf.int32, pairs)))
+    # Tags at steps - 2 down to 0, UNROLL at a time.
+    _, _, path = tf.while_loop(lambda t, *_: t >= 0, backward, (steps - 2, last, tf.TensorArray(tf.int32, groups)))
     path = tf.transpose(tf.concat([tf.reshape(path.stack(), [steps - 1, batch]), last[None]], 0))
     raws = tf.transpose(steps_of(raws, tf.concat([alpha0, gamma0], -1)), [1, 0, 2])  # (batch, time, 2 tags)
     alphas = raws[:, :, :tags] * tf.pad(scaled[:, 1:], [[0, 0], [1, 0], [0, 0]], constant_values=1.0)
