@@ -10,12 +10,19 @@ each through `zoo.tasks.loops.train`:
   language model alone, scored on a black image (zero pixels) for every validation image; the gap
   to it is what the image features add.
 
+With `--encoder concepts` (the default), each seed first trains the captioner's conv encoder alone,
+within `--concept-minutes`, to predict which words the captions of each training image use
+(`zoo.tasks.seq2seq.concepts`; no other data), and both models start from it, frozen (unless
+`--fine-tune-encoder`): the blind model sees only zeroed images through it, so the two differ in
+nothing but the image. `--encoder scratch` trains the encoder with the decoder, as before.
+
 BLEU-n is corpus BLEU against all five references of each image, lower-cased (`zoo.metrics.bleu.caption_bleu`),
 for beam search (`serving_default`) and greedy decoding.
 
-Run from the repository root (about 2 x `--minutes` per seed on 2 CPU cores):
+Run from the repository root (about `--concept-minutes` + 2 x `--minutes` per seed on 2 CPU cores):
 
-    .venv/bin/python benchmarks/captioning_flickr8k.py --seeds 0 1 2
+    .venv/bin/python benchmarks/captioning_flickr8k.py --seeds 0 1 2 --minutes 8 --image-size 64 \
+        --concept-minutes 6 --dropout 0.5
     .venv/bin/python benchmarks/captioning_flickr8k.py --minutes 0.5 --max-images 100 --preset tiny \\
         --image-size 32 --epochs 1 --out /tmp/captioning     # a smoke run
 
@@ -54,6 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=20.0, help="wall-clock training budget per model (default 20)")
     parser.add_argument("--epochs", type=int, default=100, help="most epochs within the budget")
     parser.add_argument("--preset", default="flickr8k")
+    parser.add_argument("--dropout", type=float, help="the captioner's dropout (default: the preset's)")
     parser.add_argument("--image-size", type=int, help="resize to N x N (default: the preset's input_shape)")
     parser.add_argument("--level", choices=["subword", "word"], default="word")
     parser.add_argument("--vocab-size", type=int, default=3000)
@@ -63,6 +71,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--beam-width", type=int, default=3)
     parser.add_argument("--alpha", type=float, default=0.6)
     parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--encoder", choices=["concepts", "scratch"], default="concepts",
+                        help="the captioner's encoder: first trained to name the caption words of its training images "
+                             "(zoo.tasks.seq2seq.concepts), or trained from scratch with the decoder (default concepts)")
+    parser.add_argument("--concept-minutes", type=float, default=5.0,
+                        help="wall-clock budget of the concept encoder's training (default 5)")
+    parser.add_argument("--fine-tune-encoder", action="store_true",
+                        help="train the concept encoder further with the decoder (default: frozen)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (the budget is 2 cores)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--export-dir", default="saved_models")
@@ -92,15 +107,23 @@ def run_seed(task, data, args, seed: int) -> dict:
     from zoo.tasks.loops import train
     from zoo.tasks.seq2seq.serving import decode_all
 
-    config = {"input_shape": [*data.image_size, 3]}
+    config = {"input_shape": [*data.image_size, 3], **({"dropout": args.dropout} if args.dropout is not None else {})}
     card = {"beam_width": args.beam_width, "alpha": args.alpha}
     result = {}
+    if args.encoder == "concepts":
+        result["concept_encoder"] = concept_encoder(args, data, config, seed)
     for system in SYSTEMS:
         budget = TimeBudget(args.minutes * 60)
         started = time.perf_counter()
+        system_config = config
+        if args.encoder == "concepts":
+            # The blind model too: the same architecture, trainable weights and steps per second; its
+            # zeroed images make the encoder's output one constant grid, so it learns captions alone.
+            system_config = {**config, "encoder_weights": result["concept_encoder"]["path"],
+                             "freeze_encoder": not args.fine_tune_encoder}
         export, report = train(task, "cnn_rnn_captioner", data if system == "captioner" else blind(data),
                                epochs=args.epochs, workdir=Path("runs") / f"{NAME}-{system}-{seed}-{STAMP}",
-                               export_dir=args.export_dir, preset=args.preset, config=config,
+                               export_dir=args.export_dir, preset=args.preset, config=system_config,
                                learning_rate=args.learning_rate, patience=args.patience, seed=seed, callbacks=[budget],
                                verbose=2, label_smoothing=args.label_smoothing, beam_width=args.beam_width,
                                alpha=args.alpha)
@@ -120,6 +143,23 @@ def run_seed(task, data, args, seed: int) -> dict:
                           "stopped_by_time_budget": budget.stopped_early, "val_perplexity": report["perplexity"],
                           "val": scores}
     return result
+
+
+def concept_encoder(args, data, config: dict, seed: int) -> dict:
+    """The captioner's encoder trained alone to name its training images' caption words (the same split)."""
+    from zoo.registry import get_spec
+    from zoo.tasks.seq2seq.concepts import train_concept_encoder
+    from zoo.tasks.seq2seq.data import read_captioned_images, read_splits
+
+    train_images, dev_images, _ = read_splits(read_captioned_images, f"flickr8k:{args.captions}", None, seed=0,
+                                              limit=args.max_images, what="images, each with all its captions,")
+    budget = TimeBudget(args.concept_minutes * 60)
+    started = time.perf_counter()
+    report = train_concept_encoder(train_images, dev_images, get_spec("cnn_rnn_captioner").config(args.preset, **config),
+                                   path=Path("runs") / f"{NAME}-concepts-{seed}-{STAMP}" / "encoder.keras", seed=seed,
+                                   callbacks=[budget])
+    return {**report, "concepts": len(report["concepts"]), "first_concepts": report["concepts"][:20],
+            "train_seconds": round(time.perf_counter() - started, 1), "stopped_by_time_budget": budget.stopped_early}
 
 
 def summary(runs: dict) -> dict:

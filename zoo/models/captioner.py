@@ -7,6 +7,7 @@ as a translator attends over source words. Decoding (greedy, beam search) is the
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import keras
@@ -66,6 +67,8 @@ def cnn_rnn_captioner(
     attention: str = "additive",
     attention_units: int = 128,
     dropout: float = 0.0,
+    encoder_weights: str | None = None,
+    freeze_encoder: bool = False,
 ) -> keras.Model:
     """Conv blocks -> grid of feature vectors -> recurrent decoder attending over the grid -> next-word log-probs.
 
@@ -81,6 +84,10 @@ def cnn_rnn_captioner(
         batch_norm: batch normalisation after every convolution.
         cell, embedding_dim, units, attention, attention_units: the decoder's, as in `gru_seq2seq`.
         dropout: after the grid projection, the word embedding and before the output layer.
+        encoder_weights: a saved Keras model (`.keras`) whose conv blocks (layers named `block*`, as
+            `conv_stack` names them: a `cnn_classifier`'s, or `zoo.tasks.seq2seq.concepts`'
+            encoder trained to name what the captions mention) initialise this encoder.
+        freeze_encoder: keep those blocks fixed while the decoder trains (batch norm in inference mode).
 
     Returns:
         An uncompiled functional model mapping `images` (batch, H, W, C) and `target_in` (batch, T) int32 to
@@ -98,10 +105,8 @@ def cnn_rnn_captioner(
     images = image_input(input_shape)
     target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
     # Body: the encoder, one feature vector per grid cell
-    grid = conv_stack(images, filters=filters, convs_per_block=convs_per_block,
-                      kernel_sizes=per_block(kernel_size, blocks, argument="kernel_size"), strides=[1] * blocks,
-                      paddings=[check_padding(p) for p in per_block(padding, blocks, argument="padding")],
-                      activation=activation, pooling=pooling, pool_size=2, batch_norm=batch_norm, dropout=0.0)
+    grid = caption_encoder(images, filters=filters, convs_per_block=convs_per_block, kernel_size=kernel_size,
+                           padding=padding, activation=activation, pooling=pooling, batch_norm=batch_norm)
     cells = layers.Reshape((grid.shape[1] * grid.shape[2], grid.shape[3]), name="grid_cells")(grid)
     x = layers.Dense(units, activation="relu", name="grid_projection")(cells)
     if dropout:
@@ -110,4 +115,47 @@ def cnn_rnn_captioner(
     log_probs = attention_decoder(target_in, x, target_vocab_size=target_vocab_size, cell=cell,
                                   embedding_dim=embedding_dim, units=units, attention=attention,
                                   attention_units=attention_units, dropout=dropout)
-    return keras.Model([images, target_in], log_probs, name="cnn_rnn_captioner")
+    model = keras.Model([images, target_in], log_probs, name="cnn_rnn_captioner")
+    if encoder_weights:
+        load_encoder(model, encoder_weights, freeze=freeze_encoder)
+    elif freeze_encoder:
+        raise ValueError("freeze_encoder=True needs encoder_weights (a frozen random encoder learns nothing)")
+    return model
+
+
+def caption_encoder(images, *, filters: Sequence[int], convs_per_block: int = 2, kernel_size: int | Sequence[int] = 3,
+                    padding: str | int | Sequence[str | int] = "same", activation: str = "relu",
+                    pooling: str | None = "max", batch_norm: bool = True):
+    """The captioner's conv blocks on `images` (the grid of feature maps), as `cnn_rnn_captioner` builds them."""
+    blocks = len(filters)
+    return conv_stack(images, filters=filters, convs_per_block=convs_per_block,
+                      kernel_sizes=per_block(kernel_size, blocks, argument="kernel_size"), strides=[1] * blocks,
+                      paddings=[check_padding(p) for p in per_block(padding, blocks, argument="padding")],
+                      activation=activation, pooling=pooling, pool_size=2, batch_norm=batch_norm, dropout=0.0)
+
+
+def load_encoder(model: keras.Model, path: str, *, freeze: bool = False) -> list[str]:
+    """Copies the conv blocks (layers named `block*`) of the Keras model saved at `path` into `model`'s.
+
+    Every block of `model` must be found with weights of the same shapes (a `ValueError` names the
+    first that is not); returns the names of the layers copied.
+    """
+    if not str(path).endswith(".keras") or not os.path.isfile(path):
+        raise ValueError(f"encoder_weights={path!r}: expected a saved Keras model file (.keras)")
+    source = keras.models.load_model(path, compile=False)
+    copied = []
+    for layer in model.layers:
+        if not layer.name.startswith("block") or not layer.weights:
+            continue
+        try:
+            weights = source.get_layer(layer.name).get_weights()
+        except ValueError:
+            raise ValueError(f"{path}: has no layer {layer.name!r} for the encoder (its conv blocks must be "
+                             f"built with the same filters and convs_per_block)") from None
+        if [w.shape for w in weights] != [tuple(w.shape) for w in layer.weights]:
+            raise ValueError(f"{path}: layer {layer.name!r} has weights of shapes {[w.shape for w in weights]}, "
+                             f"the encoder needs {[tuple(w.shape) for w in layer.weights]}")
+        layer.set_weights(weights)
+        layer.trainable = not freeze
+        copied.append(layer.name)
+    return copied
