@@ -96,6 +96,8 @@ def cnn_rnn_captioner(
     Example:
         >>> model = zoo.build("cnn_rnn_captioner", target_vocab_size=5000, preset="flickr8k")
     """
+    if freeze_encoder and not encoder_weights:
+        raise ValueError("freeze_encoder=True needs encoder_weights (a frozen random encoder learns nothing)")
     blocks = len(filters)
     if blocks < 1:
         raise ValueError(f"filters needs at least one block. Received: filters={filters!r}")
@@ -118,8 +120,6 @@ def cnn_rnn_captioner(
     model = keras.Model([images, target_in], log_probs, name="cnn_rnn_captioner")
     if encoder_weights:
         load_encoder(model, encoder_weights, freeze=freeze_encoder)
-    elif freeze_encoder:
-        raise ValueError("freeze_encoder=True needs encoder_weights (a frozen random encoder learns nothing)")
     return model
 
 

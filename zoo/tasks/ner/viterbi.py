@@ -3,18 +3,18 @@
 The same values as `zoo.layers.crf.viterbi_decode` and `crf_marginals` gathered at the path (tags
 exactly; probabilities within 1e-4), with far fewer ops: a tagger's serving time at batch 1 goes
 mostly to per-step overhead, not arithmetic. So everything that does not depend on the previous
-step is computed for all steps at once before the loop, and the loop body is three small matrix
-products and their reductions:
+step is computed for all steps at once before the loop:
 
 - Viterbi in log space, with each step's transition and emission scores folded into one (tag, tag)
   matrix; at padding that matrix is 0 on the diagonal and -inf elsewhere, so the path stays on its
   tag and no `where` runs inside the loop.
-- The forward and, from the other end, the backward algorithm in scaled probability space (the
-  classic HMM scaling: each step's vector normalised to sum 1), whose products are proportional to
-  the marginals; at padding their matrix is the identity.
+- The forward and the backward algorithm in scaled probability space (the classic HMM scaling: each
+  step's vector normalised to sum 1), whose products are proportional to the marginals. The
+  backward one runs forward over each sentence reversed, so padding (at the end of both) never
+  enters a real step's sums; side by side, both are one product with a block-diagonal matrix.
 
-One `tf.while_loop` runs the three recursions, with one state tensor and one array of per-step
-values (the loop's control ops grow with its variables); a second one follows the back-pointers.
+One `tf.while_loop` runs the recursions, `UNROLL` steps per iteration (fewer iterations, fewer
+control ops); a second one follows the back-pointers, as many steps at a time.
 TensorFlow ops, as export code is.
 """
 
@@ -68,7 +68,7 @@ def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.
         return tf.reshape(_normalised(tf.reshape(values, [batch, 2, tags])), tf.shape(values))
 
     def step(t, delta, vectors):
-        # vectors: [alpha_{t-1} (times nothing more), gamma_{t-2} (the reversed recursion) times its factor].
+        # vectors: [alpha_{t-1}, gamma_{t-1} times reversed_scaled[t - 1]] (gamma: the reversed recursion).
         scores = delta[:, :, None] + log_steps[t]
         raw = halves_normalised(tf.matmul(vectors, both))  # [alpha_t before its factor, gamma_t]
         raw.set_shape(vectors.shape)

@@ -29,11 +29,15 @@ STOPWORDS = frozenset("""a an the is are in on of and with at to its his her the
     by for from as one two three some other another up down out over under this that there""".split())
 
 
+def _words(caption: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", caption.lower()))
+
+
 def concept_vocabulary(images: Sequence[CaptionedImage], *, size: int = 256, min_images: int = 5) -> list[str]:
     """The `size` words that the most images' captions use (at least `min_images` of them), stopwords left out."""
     counts = collections.Counter()
     for image in images:
-        counts.update({w for caption in image.captions for w in re.findall(r"[a-z]+", caption.lower())} - STOPWORDS)
+        counts.update(set().union(*map(_words, image.captions)) - STOPWORDS)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # ties in alphabetical order
     return [word for word, count in ranked[:size] if count >= min_images]
 
@@ -44,7 +48,7 @@ def concept_targets(images: Sequence[CaptionedImage], concepts: Sequence[str]) -
     targets = np.zeros((len(images), len(concepts)), np.float32)
     for row, image in enumerate(images):
         for caption in image.captions:
-            for word in set(re.findall(r"[a-z]+", caption.lower())) & index.keys():
+            for word in _words(caption) & index.keys():
                 targets[row, index[word]] += 1.0 / len(image.captions)
     return targets
 
