@@ -215,7 +215,7 @@ def measure_latency(data: NerData, *, calls: int, seed: int, warmup: int = 10) -
     vocab, tags = data.vocab, data.tags
     model = fresh_tagger(len(vocab), len(tags), seed)
     with tempfile.TemporaryDirectory() as tmp:
-        tagger = make_tagger(model, data, Path(tmp, "assets"))
+        tagger = make_tagger(model, data, Path(tmp, "assets"), snapshot=True)
         export = export_tagger(tagger, base_dir=tmp, name="bilstm_ner", card={})
         serve = load(export).signatures["serving_default"]
 

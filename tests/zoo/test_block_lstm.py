@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.block_lstm import bidirectional_block_lstm, block_lstm_kernels, fusable
+from zoo.block_lstm import bidirectional_block_lstm, block_lstm_kernels, fusable, snapshot_weights
 from zoo.export import generic_rnn_kernels
 
 
@@ -58,3 +58,18 @@ def test_block_lstm_kernels_swap_the_layer_in_a_model_call_and_back():
 def test_other_lstms_are_not_fused(options):
     assert fusable(bilstm_model()[1])
     assert not fusable(bilstm_model(**options)[1])
+
+
+def test_a_snapshot_computes_the_same_and_stays_as_it_was_taken():
+    model, layer = bilstm_model()
+    x, mask = padded_batch([9, 3, 1, 6])
+    snapshot = snapshot_weights(model)
+    assert sorted(snapshot) == ["bilstm_backward", "bilstm_forward"]
+    call = tf.function(lambda x, m, snap: bidirectional_block_lstm(layer, x, m, snap))
+    live = tf.function(lambda x, m: bidirectional_block_lstm(layer, x, m))
+    np.testing.assert_allclose(call(x, mask, snapshot).numpy(), live(x, mask).numpy(), rtol=0, atol=1e-6)
+    # The kernel the graph reads is a copy: later training of the layer does not reach it.
+    before = call(x, mask, snapshot).numpy()
+    layer.forward_layer.cell.kernel.assign(layer.forward_layer.cell.kernel * 2.0)
+    np.testing.assert_array_equal(call(x, mask, snapshot).numpy(), before)
+    assert np.abs(live(x, mask).numpy() - before).max() > 1e-3

@@ -37,15 +37,16 @@ def reference_tag(tagger, text) -> dict:
             **entity_spans(tokens, tags)}
 
 
-@pytest.fixture(scope="module")
-def tagger(synthetic_sentences, tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["live_weights", "snapshot"])
+def tagger(synthetic_sentences, tmp_path_factory, request):
     data = prepare_ner_data(synthetic_sentences[:200], synthetic_sentences[200:240], model="bilstm_crf_ner",
                             scheme="iobes")
     model = zoo.build("bilstm_crf_ner", preset="tiny", **data.sizes())
     crf = crf_layer(model)
     # Untrained emissions are near zero: larger transitions give paths with many entities of every kind.
     crf.transitions.assign(crf.transitions * 20.0)
-    return make_tagger(model, data, tmp_path_factory.mktemp("tagger"))
+    # snapshot: the export's tagger, whose BiLSTM reads a copy of its fused kernels (zoo.block_lstm).
+    return make_tagger(model, data, tmp_path_factory.mktemp("tagger"), snapshot=request.param)
 
 
 @pytest.mark.parametrize("batch", ["one", "edge_cases", "many"])

@@ -13,7 +13,7 @@ from pipelines.features import FeatureSpec, TokenFeatures
 from pipelines.spans import entity_spans_from_ids
 from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
-from zoo.block_lstm import block_lstm_kernels
+from zoo.block_lstm import block_lstm_kernels, snapshot_weights
 from zoo.export import generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.tasks.loops import export_module
@@ -42,10 +42,14 @@ class Tagger(tf.Module):
     A request is tagged in length buckets: sorted by length, `bucket_rows` sentences at a time, each
     bucket padded only to its own longest sentence (the BiLSTM's work grows with the padded width,
     and a request's lengths vary a lot).
+
+    `snapshot=True` (an export's tagger) reads the BiLSTM's fused kernels from a copy taken now
+    (`zoo.block_lstm.snapshot_weights`), which saves a copy of them per request but no longer follows
+    the model's training; a tagger used while the model trains (the dev-F1 callback's) keeps False.
     """
 
     def __init__(self, model: keras.Model, features: FeatureSpec, tags: Vocabulary, vocab_path: str,
-                 chars_path: str | None = None, *, bucket_rows: int = BUCKET_ROWS):
+                 chars_path: str | None = None, *, bucket_rows: int = BUCKET_ROWS, snapshot: bool = False):
         super().__init__(name="tagger")
         if bucket_rows < 1:
             raise ValueError(f"bucket_rows must be >= 1. Received: bucket_rows={bucket_rows}")
@@ -56,6 +60,7 @@ class Tagger(tf.Module):
         self.iob2_tags = [iob2_name(t) for t in tags.tokens]
         self.tag_names = tf.constant(self.iob2_tags, dtype=tf.string)
         self.bucket_rows = bucket_rows
+        self.lstm_kernels = snapshot_weights(model) if snapshot else {}
 
     def _emissions(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
         """The model's outputs, (batch, width, tags), and the mask of real tokens, for sentences no longer than `width`."""
@@ -66,7 +71,7 @@ class Tagger(tf.Module):
             shape = [batch, width] + ([-1] if values.ragged_rank == 2 else [])
             inputs[key] = values.to_tensor(default_value=0, shape=shape)
         # Right-padded batches: the BiLSTM runs as two BlockLSTMV2 ops (zoo.block_lstm), not a loop of small ones.
-        with generic_rnn_kernels(self.model), block_lstm_kernels(self.model):
+        with generic_rnn_kernels(self.model), block_lstm_kernels(self.model, self.lstm_kernels):
             outputs = self.model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
         return outputs, tf.sequence_mask(lengths, width)
 
@@ -132,8 +137,8 @@ class Tagger(tf.Module):
         return self._tag(tf.RaggedTensor.from_tensor(tokens, padding=""))
 
 
-def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike) -> Tagger:
-    """A `Tagger` whose vocabulary files (written to `workdir`) become assets of the export."""
+def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike, *, snapshot: bool = False) -> Tagger:
+    """A `Tagger` whose vocabulary files (written to `workdir`) become assets of the export; `snapshot`: see `Tagger`."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     data.vocab.save(workdir / "vocab.txt")
@@ -141,7 +146,7 @@ def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike) -
     if data.chars is not None:
         data.chars.save(workdir / "chars.txt")
     tagger = Tagger(model, data.features, data.tags, str(workdir / "vocab.txt"),
-                    str(workdir / "chars.txt") if data.chars is not None else None)
+                    str(workdir / "chars.txt") if data.chars is not None else None, snapshot=snapshot)
     tagger.tags_file = tf.saved_model.Asset(str(workdir / "tags.txt"))
     return tagger
 
@@ -156,7 +161,7 @@ def tagger_from_run(run_dir: str | os.PathLike, card: dict) -> Tagger:
     model.load_weights(run_dir / "best.weights.h5")
     chars = run_dir / "chars.txt"
     tagger = Tagger(model, FeatureSpec(**card["features"]), Vocabulary.load(run_dir / "tags.txt", unknown=None),
-                    str(run_dir / "vocab.txt"), str(chars) if chars.exists() else None)
+                    str(run_dir / "vocab.txt"), str(chars) if chars.exists() else None, snapshot=True)
     tagger.tags_file = tf.saved_model.Asset(str(run_dir / "tags.txt"))
     return tagger
 

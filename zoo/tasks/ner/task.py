@@ -179,7 +179,7 @@ class NerTask(Task):
         return {"lr_decay": lr_decay, "clipnorm": clipnorm, "freeze_embeddings": freeze_embeddings}
 
     def serving_module(self, models, data, workdir, **options):
-        return make_tagger(models[0], data, workdir)
+        return make_tagger(models[0], data, workdir, snapshot=True)
 
     def serving_signatures(self, tagger):
         return {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
