@@ -280,7 +280,7 @@ def markdown(r: dict) -> str:
         f"Reference points from the issue:\n{references}\n\n"
         f"Dev ROC AUC per epoch{' of the first member' if r['members'] else ''}: {epochs} (early stopping on it; "
         "the best epoch's weights are exported)"
-        + (". Best dev ROC AUC of each member alone: " + ", ".join(f"{m['best_dev_roc_auc']:.4f}" for m in r["members"])
+        + (". Best dev ROC AUC of each member alone: " + ", ".join(f"{m['best_val_auc']:.4f}" for m in r["members"])
            if r["members"] else "") + ".\n\n"
         "## Nearest-duplicate search\n\n"
         f"{s['collection']:,} questions indexed once in {s['index_seconds']:.1f} s ({s['texts_per_second_indexing']:,.0f} "

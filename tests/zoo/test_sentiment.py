@@ -192,3 +192,33 @@ def test_cli_trains_from_word_vectors_and_extends_the_vocabulary(tweet_files, tm
     assert "the word vectors have 4 dimensions, so embedding_dim must be 4" in capsys.readouterr().err
     assert main(["train", "gru_lm", "--data", "text:x.txt", "--word-vectors", str(vectors)]) == 2
     assert "are for NER and sentiment models" in capsys.readouterr().err
+
+
+def test_an_ensemble_averages_its_members_probabilities(tmp_path):
+    vocab = sentiment_vocabulary(["a good day", "a bad day"])
+    models = [zoo.build("sentiment_dnn", vocab_size=len(vocab), num_classes=2, embedding_dim=4, hidden_units=[4])
+              for _ in range(2)]
+    for i, model in enumerate(models):  # two different members: the output bias
+        model.trainable_weights[-1].assign([0.4 * i, -0.4 * i])
+    classifiers = [make_classifier(m, vocab, tmp_path / f"s{i}") for i, m in enumerate(models)]
+    single = [c.serve_text(tf.constant(TEXTS))["probabilities"].numpy() for c in classifiers]
+    ensemble = make_classifier(models, vocab, tmp_path / "e")
+    out = ensemble.serve_text(tf.constant(TEXTS))
+    np.testing.assert_allclose(out["probabilities"].numpy(), (single[0] + single[1]) / 2, atol=1e-6)
+    assert np.abs(single[0] - single[1]).max() > 0.05
+    np.testing.assert_array_equal(out["label_id"].numpy(), out["probabilities"].numpy().argmax(-1))
+
+
+def test_cli_trains_an_ensemble_and_cards_each_member(tweet_files, tmp_path):
+    pos, neg = tweet_files
+    assert main(["train", "sentiment_dnn", "--data", f"tweets:{pos},{neg}", "--epochs", "2", "--batch-size", "16",
+                 "--set", "embedding_dim=8", "--set", "hidden_units=[8]", "--learning-rate", "0.05", "--members", "2",
+                 "--workdir", str(tmp_path / "work"), "--export-dir", str(tmp_path / "out")]) == 0
+    export = tmp_path / "out" / "sentiment_dnn" / "1"
+    training = read_card(export)["training"]
+    assert [m["seed"] for m in training["members"]] == [0, 1]
+    assert all(0.0 <= m["best_val_accuracy"] <= 1.0 for m in training["members"])
+    single = zoo.build("sentiment_dnn", vocab_size=read_card(export)["vocab_size"], num_classes=2, embedding_dim=8,
+                       hidden_units=[8])
+    assert training["parameters"] == 2 * single.count_params()
+    check_export(export, {"serving_default": {"text": TEXTS}})

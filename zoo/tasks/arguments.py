@@ -74,8 +74,17 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
     word_vectors(parser, command)
 
 
+def members(parser: argparse.ArgumentParser, command: str) -> None:
+    """Tasks that export ensembles (`Task.ensembles`)."""
+    if command == "train":
+        add_once(parser, "--members", type=positive_int, default=1,
+                 help="Siamese, sentiment: train N models (seeds SEED, SEED+1, ...) and export them as one ensemble "
+                      "(default 1)")
+
+
 def sentiment(parser: argparse.ArgumentParser, command: str) -> None:
     word_vectors(parser, command)
+    members(parser, command)
 
 
 def image(parser: argparse.ArgumentParser, command: str) -> None:
@@ -102,9 +111,7 @@ def siamese(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--margin", type=float, default=0.25, help="Siamese: triplet-loss margin (default 0.25)")
     parser.add_argument("--threshold-objective", dest="objective", choices=["accuracy", "f1"], default="accuracy",
                         help="Siamese: what the dev-calibrated threshold tau maximises (default accuracy)")
-    if command == "train":
-        parser.add_argument("--members", type=positive_int, default=1,
-                            help="Siamese: train N encoders (seeds SEED, SEED+1, ...) and export them as one ensemble (default 1)")
+    members(parser, command)
 
 
 def seq2seq(parser: argparse.ArgumentParser, command: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -127,6 +128,10 @@ def train(
     training = {"epochs_run": runs[0]["epochs_run"], "learning_rate": _describe(learning_rate), "seed": seed,
                 "seconds": round(time.perf_counter() - started, 1), "history": runs[0]["history"],
                 **task.training_card(models, runs, epochs=epochs, **options)}
+    if members > 1:  # each member's best dev figure alone, beside the ensemble's
+        best = max if task.mode == "max" else min
+        training["members"] = [{**run, f"best_{task.monitor}": round(best(run["history"].get(task.monitor) or [math.nan]), 4)}
+                               for run in runs]
     try:
         path, report = export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir,
                                         seed=seed, extra_card={"config": card_config, "training": training}, **options)

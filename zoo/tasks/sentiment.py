@@ -127,33 +127,43 @@ def prepare_sentiment_data(
 
 
 class SentimentClassifier(tf.Module):
-    """The exported graph: raw texts in, label, label id and class probabilities out."""
+    """The exported graph: raw texts in, label, label id and class probabilities out.
 
-    def __init__(self, model: keras.Model, vocab_path: str, class_names: Sequence[str] = CLASS_NAMES):
+    With several models (an ensemble of independently trained members), the probabilities are
+    the mean of theirs.
+    """
+
+    def __init__(self, models: keras.Model | Sequence[keras.Model], vocab_path: str,
+                 class_names: Sequence[str] = CLASS_NAMES):
         super().__init__(name="sentiment_classifier")
-        if len(class_names) != model.output_shape[-1]:
-            raise ValueError(f"Expected one class name per model output ({model.output_shape[-1]}). "
-                             f"Received: {len(class_names)} class names")
-        self.model = model
+        self.models = [models] if isinstance(models, keras.Model) else list(models)
+        for model in self.models:
+            if len(class_names) != model.output_shape[-1]:
+                raise ValueError(f"Expected one class name per model output ({model.output_shape[-1]}). "
+                                 f"Received: {len(class_names)} class names")
         self.vocab = file_table(vocab_path, default_id=1)
         self.class_names = tf.constant(list(class_names), dtype=tf.string)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve_text(self, text):
-        ids = token_ids(text, self.vocab)
-        with generic_rnn_kernels(self.model):
-            probabilities = self.model(ids.to_tensor(default_value=0), training=False)
+        ids = token_ids(text, self.vocab).to_tensor(default_value=0)
+        members = []
+        for model in self.models:
+            with generic_rnn_kernels(model):
+                members.append(model(ids, training=False))
+        probabilities = members[0] if len(members) == 1 else tf.reduce_mean(tf.stack(members), axis=0)
         label_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return {"label": tf.gather(self.class_names, label_ids), "label_id": label_ids,
                 "probabilities": probabilities}
 
 
-def make_classifier(model: keras.Model, vocab: Vocabulary, workdir: str | os.PathLike) -> SentimentClassifier:
-    """A `SentimentClassifier` whose vocabulary file (written to `workdir`) becomes an export asset."""
+def make_classifier(models: keras.Model | Sequence[keras.Model], vocab: Vocabulary,
+                    workdir: str | os.PathLike) -> SentimentClassifier:
+    """A `SentimentClassifier` of one model or an ensemble, whose vocabulary file (written to `workdir`) becomes an export asset."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     vocab.save(workdir / "vocab.txt")
-    return SentimentClassifier(model, str(workdir / "vocab.txt"))
+    return SentimentClassifier(models, str(workdir / "vocab.txt"))
 
 
 def export_classifier(classifier: SentimentClassifier, *, base_dir: str | os.PathLike, name: str, card: dict) -> Path:
@@ -228,13 +238,14 @@ def predict_texts(export: str | os.PathLike, texts: Sequence[str]) -> list[dict]
 
 
 class SentimentTask(Task):
-    """Text classifiers: early stopping on dev accuracy, the `SentimentClassifier` graph, a confusion matrix."""
+    """Text classifiers: early stopping on dev accuracy, ensembles, the `SentimentClassifier` graph, a confusion matrix."""
 
     name = TASK
     noun = "a sentiment classifier"
     monitor, mode = MONITOR, "max"
     signatures = SIGNATURES
     options = {"freeze_embeddings": False}
+    ensembles = True
     picture = "confusion_matrix.png"
     train_pictures = ("training_curves", "confusion_matrix")
     tuned_pictures = "dev confusion matrix of the best model: {workdir}/confusion_matrix.png"
@@ -264,10 +275,10 @@ class SentimentTask(Task):
             check_no_vectors_for_search(data.embeddings)
 
     def training_card(self, models, runs, *, freeze_embeddings=False, **options):
-        return {"parameters": models[0].count_params(), "freeze_embeddings": freeze_embeddings}
+        return {"parameters": sum(m.count_params() for m in models), "freeze_embeddings": freeze_embeddings}
 
     def serving_module(self, models, data, workdir, **options):
-        return make_classifier(models[0], data.vocab, workdir)
+        return make_classifier(models, data.vocab, workdir)
 
     def serving_signatures(self, classifier):
         return {"serving_default": classifier.serve_text}

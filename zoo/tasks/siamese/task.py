@@ -197,10 +197,8 @@ class SiameseTask(Task):
         return dev if model is None else [*dev, CollapseWarning(model.loss.collapsed_value)]
 
     def training_card(self, models, runs, *, margin=0.25, negatives=("mean", "closest"), symmetric=False, **options):
-        members = [{**run, "best_dev_roc_auc": round(max(run["history"].get(MONITOR, [float("nan")])), 4)}
-                   for run in runs]
         return {"parameters": sum(m.count_params() for m in models), "margin": margin, "negatives": list(negatives),
-                "symmetric": symmetric, **({"members": members} if len(members) > 1 else {})}
+                "symmetric": symmetric}
 
     def tuning_card(self, result, *, margin=0.25, negatives=("mean", "closest"), symmetric=False, **options):
         return {"training": {"margin": margin, "negatives": list(negatives), "symmetric": symmetric}}
