@@ -68,7 +68,7 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     started = time.perf_counter()
     path, dev_report = train_ner(
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
-        learning_rate=args.learning_rate, lr_decay=args.lr_decay, patience=args.patience, seed=seed,
+        learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, patience=args.patience, seed=seed,
         verbose=2,
     )
     seconds = time.perf_counter() - started
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="show training words seen once as <UNK> with probability P (Lample et al.: 0.5)")
     parser.add_argument("--word-dropout", type=float, default=0.0, metavar="P",
                         help="show every other training word as <UNK> with probability P")
+    parser.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
+                        help="train with a moving average of the weights written into the model every epoch (0: off)")
     parser.add_argument("--name", help="results file name suffix (ner_<dataset>_<name>.json), for variants")
     parser.add_argument("--limit", type=int, help="first N training sentences only (smoke runs)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))

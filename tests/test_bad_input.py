@@ -220,6 +220,8 @@ CLI_CASES = [
     (["train", "siamese_bow", "--data", "quora:x", "--members", "0"], {}, "argument --members: expected an integer >= 1, got 0"),
     (["train", "bilstm_crf_ner", "--data", "tsv:x", "--singleton-unk", "1.5"], {},
      "argument --singleton-unk: expected a probability in [0, 1], got 1.5"),
+    (["train", "bilstm_crf_ner", "--data", "tsv:x", "--ema", "1.5"], {},
+     "argument --ema: expected a probability in [0, 1], got 1.5"),
     # Config checks come before the data is read: the data file does not exist.
     (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--preset", "huge"], {}, "unknown preset 'huge' for 'bilstm_ner'"),
     (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--set", "lstm_unit=8"], {}, "did you mean 'lstm_units'?"),

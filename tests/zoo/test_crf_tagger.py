@@ -131,3 +131,28 @@ def test_dev_f1_callback_adds_val_f1(crf_data, tmp_path):
     callback.on_epoch_end(0, logs)
     assert 0.0 <= logs["val_f1"] <= 1.0
     np.testing.assert_equal(callback._tagger.model is model, True)
+
+
+def test_ema_writes_the_weight_average_into_the_model_every_epoch(crf_data, tmp_path):
+    import zoo
+    from zoo.tasks.ner import compile_tagger
+
+    model = compile_tagger(zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes()), learning_rate=0.05,
+                           ema=0.5, epoch_steps=3)
+    x, y = next(iter(crf_data.train_ds))
+    emissions = model.get_layer("emissions").kernel
+    for step in range(3):
+        before = emissions.numpy()
+        model.train_on_batch(x, y)
+        index = next(i for i, v in enumerate(model.optimizer._trainable_variables) if v is emissions)
+        average = model.optimizer._model_variables_moving_average[index].numpy()
+        if step == 1:  # the raw weights train on; the average (the weights after step 0) trails them
+            assert np.abs(emissions.numpy() - average).max() > 1e-4
+        else:  # the epoch's last step: the average becomes the weights
+            np.testing.assert_allclose(emissions.numpy(), average, atol=1e-7)
+            assert np.abs(emissions.numpy() - before).max() > 0
+    with pytest.raises(ValueError, match="ema needs epoch_steps"):
+        compile_tagger(zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes()), ema=0.9)
+    path, _ = train_ner("bilstm_crf_ner", crf_data, epochs=1, workdir=tmp_path / "work", export_dir=tmp_path / "out",
+                        preset="tiny", learning_rate=2e-2, ema=0.9, verbose=0)
+    assert read_card(path)["training"]["ema"] == 0.9

@@ -71,6 +71,9 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
                             help="NER: learning rate / (1 + decay * epoch), stepwise (default 0: constant)")
         parser.add_argument("--clipnorm", type=float, default=5.0,
                             help="NER, translation, captioning: gradient clipping by global norm (default 5)")
+        parser.add_argument("--ema", type=probability, default=0.0, metavar="MOMENTUM",
+                            help="NER: keep a moving average of the weights (e.g. 0.99) and make it the model's at "
+                                 "every epoch's end, before the dev score (default 0: off)")
     word_vectors(parser, command)
 
 

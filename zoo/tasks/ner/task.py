@@ -18,6 +18,7 @@ from pipelines.readers import read_tagged
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options
+from zoo.errors import ZooError
 from zoo.registry import get_spec
 from zoo.tasks.base import Task
 from zoo.tasks.loops import train, tune
@@ -36,18 +37,25 @@ SIGNATURES = {
 
 def compile_tagger(
     model: keras.Model, *, learning_rate: float = 1e-3, clipnorm: float = 5.0, decay_steps: int | None = None,
-    decay_rate: float = 0.05,
+    decay_rate: float = 0.05, ema: float = 0.0, epoch_steps: int | None = None,
 ) -> keras.Model:
     """Adam with gradient clipping; CRF likelihood or padding-aware NLL; token accuracy.
 
     With `decay_steps` the learning rate decays as lr / (1 + decay_rate * step / decay_steps)
     (pass the steps of one epoch for the per-epoch schedule of Lample et al. and Ma & Hovy).
+    With `ema` > 0 the optimizer keeps an exponential moving average of the weights (that
+    momentum, Keras's `use_ema`) and writes it into the model every `epoch_steps` steps, so each
+    epoch's dev score, checkpoint and export are of the averaged weights, and training goes on
+    from them.
     """
     if decay_steps:
         learning_rate = keras.optimizers.schedules.InverseTimeDecay(learning_rate, decay_steps, decay_rate)
+    if ema and not epoch_steps:
+        raise ValueError(f"ema needs epoch_steps (how often the average replaces the weights). Received: ema={ema}")
     crf = crf_layer(model)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm, use_ema=ema > 0,
+                                        ema_momentum=ema or 0.99, ema_overwrite_frequency=epoch_steps if ema else None),
         loss=crf.loss if crf else MaskedSparseNLL(),
         metrics=[MaskedAccuracy()],
     )
@@ -141,7 +149,7 @@ class NerTask(Task):
     noun = "an NER tagger"
     monitor, mode = MONITOR, "max"
     signatures = SIGNATURES
-    options = {"lr_decay": 0.0, "clipnorm": 5.0, "freeze_embeddings": False}
+    options = {"lr_decay": 0.0, "clipnorm": 5.0, "ema": 0.0, "freeze_embeddings": False}
     picture = "confusion_matrix.png"
 
     word_vectors = True
@@ -162,21 +170,24 @@ class NerTask(Task):
                                            config=config, **data.sizes())
         return model, get_spec(name).config(preset, **config, **data.sizes())
 
-    def compile(self, model, *, learning_rate, data=None, epochs=None, lr_decay=0.0, clipnorm=5.0, **options):
-        """`lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise."""
-        steps = sum(1 for _ in data.train_ds) if lr_decay else None
-        return compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps,
-                              decay_rate=lr_decay)
+    def compile(self, model, *, learning_rate, data=None, epochs=None, lr_decay=0.0, clipnorm=5.0, ema=0.0, **options):
+        """`lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise; `ema` > 0 averages
+        the weights (see `compile_tagger`)."""
+        steps = sum(1 for _ in data.train_ds) if lr_decay or ema else None
+        return compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps if lr_decay else None,
+                              decay_rate=lr_decay, ema=ema, epoch_steps=steps)
 
     def callbacks(self, data, workdir, model=None, **options):
         return [DevF1(data, workdir)]
 
-    def check_options(self, data, *, tuning=False, **options):
+    def check_options(self, data, *, tuning=False, ema=0.0, **options):
+        if not 0.0 <= ema < 1.0:
+            raise ZooError(f"ema is the moving average's momentum, in [0, 1) (0: off). Received: ema={ema}")
         if tuning:
             check_no_vectors_for_search(data.embeddings)
 
-    def training_card(self, models, runs, *, lr_decay=0.0, clipnorm=5.0, freeze_embeddings=False, **options):
-        return {"lr_decay": lr_decay, "clipnorm": clipnorm, "freeze_embeddings": freeze_embeddings}
+    def training_card(self, models, runs, *, lr_decay=0.0, clipnorm=5.0, ema=0.0, freeze_embeddings=False, **options):
+        return {"lr_decay": lr_decay, "clipnorm": clipnorm, "ema": ema, "freeze_embeddings": freeze_embeddings}
 
     def serving_module(self, models, data, workdir, **options):
         return make_tagger(models[0], data, workdir, snapshot=True)
