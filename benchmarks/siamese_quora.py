@@ -73,6 +73,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--word-bigrams", type=int, default=20000, help="hashed word-bigram buckets (0 = none)")
     parser.add_argument("--char-ngrams", type=int, default=3, help="n of hashed character n-grams (0 = none)")
     parser.add_argument("--char-buckets", type=int, default=20000)
+    parser.add_argument("--word-vectors", metavar="PATH|NAME",
+                        help="start the encoders' word embedding from these vectors (GloVe/word2vec text, or "
+                             "glove-6b-50d from the `glove` extra); embedding_dim becomes theirs")
+    parser.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
+                        help="with --word-vectors: the first N words of the vectors join the vocabulary")
+    parser.add_argument("--freeze-embeddings", action="store_true", help="with --word-vectors: keep them fixed")
+    parser.add_argument("--name", help="results file name suffix (siamese_quora_<name>.json/.md), for variants")
     parser.add_argument("--no-hard-negatives", action="store_true", help="train on duplicates only (the course's data)")
     parser.add_argument("--course", action="store_true",
                         help="also train the course's model (LSTM 128, masked mean, L2; duplicates only; margin 0.25)")
@@ -135,8 +142,8 @@ def main(argv=None) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from benchmarks.reporting import machine_info, write_results
     from pipelines.pairs import TextIds, is_positive, labelled, read_pairs, split_pairs
-    from zoo.tasks.siamese import (PairIndex, SiameseExport, embed_texts, prepare_siamese_data, similarity_report,
-                                   train_siamese)
+    from zoo.metrics.threshold import similarity_report
+    from zoo.tasks.siamese import PairIndex, SiameseExport, embed_texts, prepare_siamese_data, train_siamese
 
     quora = read_pairs(f"quora:{args.data}")[: args.limit]
     holdout = None
@@ -157,7 +164,8 @@ def main(argv=None) -> dict:
     info = {"train": [f"quora:{args.data}"], "dev": f"{args.dev_fraction:.0%} of quora:{args.data} (split_pairs, seed {args.seed})",
             "extra_positives": extras}
     data = prepare_siamese_data(train, dev, text_ids=text_ids, batch_size=args.batch_size, seed=args.seed,
-                                min_count=args.min_count, hard_negatives=not args.no_hard_negatives, info=info)
+                                min_count=args.min_count, hard_negatives=not args.no_hard_negatives, info=info,
+                                word_vectors=args.word_vectors, vectors_vocab=args.vectors_vocab)
     config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     machine = machine_info()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -166,7 +174,7 @@ def main(argv=None) -> dict:
     path, report = train_siamese(args.model, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
                                  config=config, learning_rate=args.learning_rate, margin=args.margin,
                                  negatives=negatives, symmetric=args.symmetric, patience=args.patience,
-                                 members=args.members, seed=args.seed, verbose=2)
+                                 members=args.members, freeze_embeddings=args.freeze_embeddings, seed=args.seed, verbose=2)
     card = json.loads((path / "model_card.json").read_text())
     quora_train_texts = [t for p in quora_train for t in (p.text_a, p.text_b)]
     baselines = {}
@@ -230,7 +238,7 @@ def main(argv=None) -> dict:
         "workdir": str(workdir.relative_to(ROOT)),
         "test_set": "held out; not read by this script",
     }
-    name = "siamese_quora"
+    name = "siamese_quora" + (f"_{args.name}" if args.name else "")
     if holdout_index:
         name += "_holdout"
         result["holdout"] = {"pairs": len(holdout), "duplicates": int(holdout_index.labels.sum()),

@@ -76,7 +76,7 @@ def cmd_train(args) -> None:
     run = distribute.train_options(args)  # before the data: logical CPUs are set before TensorFlow starts
     vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
     if not task.word_vectors and any(vectors):
-        raise ZooError(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER and sentiment "
+        raise ZooError(f"--word-vectors, --vectors-vocab and --freeze-embeddings are for NER, sentiment and Siamese "
                        f"models; {args.name!r} is a {task.name!r} model")
     data, config, options = _data(task, args)
     workdir = workdir_of(args.workdir, args.name)

@@ -191,7 +191,7 @@ def test_cli_trains_from_word_vectors_and_extends_the_vocabulary(tweet_files, tm
     assert main([*args, "--set", "embedding_dim=8"]) == 2
     assert "the word vectors have 4 dimensions, so embedding_dim must be 4" in capsys.readouterr().err
     assert main(["train", "gru_lm", "--data", "text:x.txt", "--word-vectors", str(vectors)]) == 2
-    assert "are for NER and sentiment models" in capsys.readouterr().err
+    assert "are for NER, sentiment and Siamese models" in capsys.readouterr().err
 
 
 def test_an_ensemble_averages_its_members_probabilities(tmp_path):

@@ -285,3 +285,33 @@ def test_cli_trains_an_lstm_and_exports_it(tmp_path, capsys, monkeypatch):
     assert card["threshold"]["objective"] == "f1" and card["text_ids"]["oov_buckets"] == 2000
     assert main(["train", "siamese_lstm", "--data", "quora:train.tsv", "--batch-size", "500", "--epochs", "1"]) == 2
     assert "batch_size=500 is larger than the" in capsys.readouterr().err
+
+
+def test_word_vectors_fill_the_vocabulary_rows_and_the_buckets_get_random_ones(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("zzfresh 0.1 0.2 0.3 0.4\nlearn 1 0 0 0\nchess 0 1 0 0\npython 0 0 1 0\n", encoding="utf-8")
+    text_ids = TextIds(oov_buckets=50, word_bigrams=50, char_ngrams=3, char_buckets=200)
+    data = prepare_siamese_data(paraphrases(TOPICS[:12]), paraphrases(TOPICS[12:]), batch_size=8, text_ids=text_ids,
+                                word_vectors=str(vectors), vectors_vocab=1)
+    plain = prepare_siamese_data(paraphrases(TOPICS[:12]), paraphrases(TOPICS[12:]), batch_size=8, text_ids=text_ids)
+    assert "zzfresh" in data.vocab.tokens and len(data.vocab) == len(plain.vocab) + 1
+    assert data.embeddings.shape == (data.num_ids, 4) and data.num_ids == plain.num_ids + 1
+    for word, row in [("learn", [1, 0, 0, 0]), ("python", [0, 0, 1, 0]), ("zzfresh", [0.1, 0.2, 0.3, 0.4])]:
+        np.testing.assert_allclose(data.embeddings[data.vocab.index[word]], row)
+    buckets = data.embeddings[len(data.vocab):]
+    assert buckets.shape[0] == 300 and buckets.std() > 0.05  # OOV, bigram and n-gram rows: random, not zeros
+    assert data.info["word_vectors"]["covered"] == 3  # "chess" is a dev topic only: not in the vocabulary
+
+
+def test_cli_trains_a_siamese_encoder_from_word_vectors(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_quora(tmp_path / "train.tsv", paraphrases(TOPICS))
+    (tmp_path / "vectors.txt").write_text("learn 1 0 0 0\nchess 0 1 0 0\npython 0 0 1 0\n", encoding="utf-8")
+    args = ["train", "siamese_bow", "--data", "quora:train.tsv", "--epochs", "1", "--preset", "tiny", "--batch-size", "8",
+            "--word-vectors", "vectors.txt", "--freeze-embeddings", "--workdir", "run", "--export-dir", "out"]
+    assert main(args) == 0
+    card = read_card(tmp_path / "out" / "siamese_bow" / "1")
+    assert card["config"]["embedding_dim"] == 4 and card["data"]["word_vectors"]["covered"] == 3
+    assert card["training"]["freeze_embeddings"] is True
+    assert main([*args, "--set", "embedding_dim=8"]) == 2
+    assert "the word vectors have 4 dimensions, so embedding_dim must be 4" in capsys.readouterr().err

@@ -38,12 +38,12 @@ def word_vectors(parser: argparse.ArgumentParser, command: str) -> None:
     if command != "train":
         return
     add_once(parser, "--word-vectors", metavar="PATH|NAME",
-             help="NER, sentiment: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
+             help="NER, sentiment, Siamese: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
                   "text format, .gz ok; or glove-6b-50d from the `glove` extra; embedding_dim becomes theirs)")
     add_once(parser, "--vectors-vocab", type=int, default=0, metavar="N",
-             help="NER, sentiment: also add the vectors file's first N words to the vocabulary (default 0)")
+             help="NER, sentiment, Siamese: also add the vectors file's first N words to the vocabulary (default 0)")
     add_once(parser, "--freeze-embeddings", action="store_true",
-             help="NER, sentiment: keep the pretrained vectors fixed instead of fine-tuning them")
+             help="NER, sentiment, Siamese: keep the pretrained vectors fixed instead of fine-tuning them")
 
 
 def max_length(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +106,7 @@ def language_model(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def siamese(parser: argparse.ArgumentParser, command: str) -> None:
+    word_vectors(parser, command)
     if command not in ("train", "tune"):
         return
     parser.add_argument("--extra", action="append", metavar="FORMAT:PATH",

@@ -64,13 +64,20 @@ class Task:
         """The data-dependent builder arguments (vocabulary size, classes, ...)."""
         raise NotImplementedError
 
-    def build(self, name: str, data, *, preset: str | None, config: dict, **options):
+    def build(self, name: str, data, *, preset: str | None, config: dict, freeze_embeddings: bool = False, **options):
         """(An uncompiled model, the full builder config the model card records): the registered builder
-        with `config` and the data's `sizes`. A bad value is a `ConfigError` (one line on the command line)."""
-        from zoo.registry import build, get_spec
+        with `config` and the data's `sizes`. A bad value is a `ConfigError` (one line on the command line).
+
+        With pretrained rows in `data.embeddings` (tasks with `word_vectors`), the token embedding
+        starts from them (`embedding_dim` becomes theirs; fixed with `freeze_embeddings`).
+        """
+        from zoo.pretrained import build_with_vectors
+        from zoo.registry import get_spec
 
         sizes = self.sizes(data)
-        return build(name, preset=preset, **sizes, **config), get_spec(name).config(preset, **config, **sizes)
+        model, config = build_with_vectors(name, embeddings=getattr(data, "embeddings", None), freeze=freeze_embeddings,
+                                           preset=preset, config=config, **sizes)
+        return model, get_spec(name).config(preset, **config, **sizes)
 
     def compile(self, model, *, learning_rate, data=None, epochs: int | None = None, **options):
         """Compiles `model`; `epochs` is None inside a tuner trial (no schedule that depends on it)."""

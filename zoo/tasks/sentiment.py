@@ -32,8 +32,7 @@ from pipelines.sentiment import (
 from pipelines.readers.spec import parse_spec
 from pipelines.vocab import Vocabulary, file_table
 from zoo.export import generic_rnn_kernels, read_card, resolve_export
-from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options, vocabulary_with_vectors
-from zoo.registry import get_spec
+from zoo.pretrained import check_no_vectors_for_search, vector_options, vocabulary_with_vectors
 from zoo.tasks.base import Task
 from zoo.tasks.loops import export_module, train, tune
 
@@ -260,12 +259,6 @@ class SentimentTask(Task):
 
     def sizes(self, data: SentimentData) -> dict:
         return {"vocab_size": len(data.vocab), "num_classes": len(CLASS_NAMES)}
-
-    def build(self, name, data, *, preset, config, freeze_embeddings=False, **options):
-        """With pretrained vectors in `data`, the token embedding starts from them (fixed with `freeze_embeddings`)."""
-        model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
-                                           config=config, **self.sizes(data))
-        return model, get_spec(name).config(preset, **self.sizes(data), **config)
 
     def compile(self, model, *, learning_rate, data=None, epochs=None, **options):
         return compile_sentiment(model, learning_rate=learning_rate)

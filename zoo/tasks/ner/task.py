@@ -17,9 +17,8 @@ from pipelines.errors import DataError
 from pipelines.readers import read_tagged
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
-from zoo.pretrained import build_with_vectors, check_no_vectors_for_search, vector_options
+from zoo.pretrained import check_no_vectors_for_search, vector_options
 from zoo.errors import ZooError
-from zoo.registry import get_spec
 from zoo.tasks.base import Task
 from zoo.tasks.loops import train, tune
 from zoo.tasks.ner.data import NerData, TASK, prepare_ner_data, read_ner_data
@@ -164,11 +163,6 @@ class NerTask(Task):
 
     def sizes(self, data: NerData) -> dict:
         return data.sizes()
-
-    def build(self, name, data: NerData, *, preset, config, freeze_embeddings=False, **options):
-        model, config = build_with_vectors(name, embeddings=data.embeddings, freeze=freeze_embeddings, preset=preset,
-                                           config=config, **data.sizes())
-        return model, get_spec(name).config(preset, **config, **data.sizes())
 
     def compile(self, model, *, learning_rate, data=None, epochs=None, lr_decay=0.0, clipnorm=5.0, ema=0.0, **options):
         """`lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise; `ema` > 0 averages

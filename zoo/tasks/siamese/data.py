@@ -70,6 +70,7 @@ class SiameseData:
     dev_index: PairIndex
     dev_ids: tf.RaggedTensor
     info: dict
+    embeddings: np.ndarray | None = None  # pretrained rows for every id (vocabulary and buckets), or None
 
     @property
     def num_ids(self) -> int:
@@ -104,6 +105,19 @@ def read_siamese_data(data_specs: Sequence[str], dev_spec: str | None = None, *,
     return train + [p._replace(label=1) for p in extra], dev, info
 
 
+def id_vectors(vocab: Vocabulary, text_ids: TextIds, path: str, *, first: int = 0,
+               seed: int = 0) -> tuple[Vocabulary, np.ndarray, dict]:
+    """The vocabulary extended with a vectors file's first words, and embedding rows for all of
+    `text_ids`' ids: `[vocabulary | OOV buckets | word-bigram buckets | char-n-gram buckets]`."""
+    from zoo.pretrained import vocabulary_with_vectors
+
+    vocab, matrix, report = vocabulary_with_vectors(vocab, path, first=first, seed=seed)
+    buckets = text_ids.num_ids(len(vocab)) - len(vocab)
+    scale = float(np.std(matrix[2:])) if len(matrix) > 2 else 0.1
+    rows = np.random.default_rng(seed + 1).normal(0.0, scale, (buckets, matrix.shape[1])).astype(np.float32)
+    return vocab, np.concatenate([matrix, rows]), {**report, "bucket_rows": buckets}
+
+
 def prepare_siamese_data(
     train: Sequence[Pair],
     dev: Sequence[Pair],
@@ -115,8 +129,16 @@ def prepare_siamese_data(
     max_vocab: int | None = None,
     hard_negatives: bool = True,
     info: dict | None = None,
+    word_vectors: str | None = None,
+    vectors_vocab: int = 0,
 ) -> SiameseData:
-    """Vocabulary from the training texts, triplet batches for train (and dev, for val_loss), dev pair index."""
+    """Vocabulary from the training texts, triplet batches for train (and dev, for val_loss), dev pair index.
+
+    With `word_vectors` (a GloVe / word2vec text file or an installed name such as glove-6b-50d),
+    the vocabulary also takes the file's first `vectors_vocab` words, and `embeddings` holds a row
+    for every id: the pretrained vector of each vocabulary word that has one, random rows (at the
+    vectors' scale) for the other words and the OOV, bigram and n-gram buckets.
+    """
     info = dict(info or {})
     dev = labelled(dev)
     dev_index = PairIndex.of(dev)
@@ -126,6 +148,10 @@ def prepare_siamese_data(
                                                f"{dev_index.labels[0] if len(dev) else 'nothing'}")
     rows = triplet_rows(train, hard_negatives=hard_negatives, source=info.get("train", [None])[0])
     vocab = pair_vocabulary(rows.texts, text_ids, min_count=min_count, max_size=max_vocab)
+    embeddings = None
+    if word_vectors:
+        vocab, embeddings, info["word_vectors"] = id_vectors(vocab, text_ids, word_vectors, first=vectors_vocab,
+                                                             seed=seed)
     train_ds = triplet_dataset(rows, encode_texts(rows.texts, vocab, text_ids), batch_size=batch_size, seed=seed)
     dev_ds = None
     try:
@@ -137,7 +163,7 @@ def prepare_siamese_data(
     positives = sum(is_positive(p) for p in train)
     return SiameseData(
         train=list(train), dev=dev, vocab=vocab, text_ids=text_ids, rows=rows, train_ds=train_ds, dev_ds=dev_ds,
-        dev_index=dev_index, dev_ids=encode_texts(dev_index.texts, vocab, text_ids),
+        dev_index=dev_index, dev_ids=encode_texts(dev_index.texts, vocab, text_ids), embeddings=embeddings,
         info={**info, "train_pairs": len(train), "train_duplicates": positives, "train_rows": len(rows.a),
               "duplicate_groups": rows.num_groups, "skipped_contradictory_pairs": rows.skipped,
               "dev_pairs": len(dev), "dev_duplicates": int(dev_index.labels.sum()), "vocab_size": len(vocab),

@@ -24,6 +24,7 @@ from pipelines.pairs import labelled, read_pairs
 from zoo.errors import ZooError
 from zoo.export import read_card, resolve_export
 from zoo.losses import TripletLoss
+from zoo.pretrained import check_no_vectors_for_search, vector_options
 from zoo.metrics.threshold import OBJECTIVES, calibrate_threshold, similarity_report
 from zoo.tasks.base import Task
 from zoo.tasks.loops import train, tune
@@ -166,8 +167,10 @@ class SiameseTask(Task):
     noun = "a Siamese duplicate detector"
     monitor, mode = MONITOR, "max"
     signatures = SIGNATURES
-    options = {"margin": 0.25, "negatives": ("mean", "closest"), "symmetric": False, "objective": "accuracy"}
+    options = {"margin": 0.25, "negatives": ("mean", "closest"), "symmetric": False, "objective": "accuracy",
+               "freeze_embeddings": False}
     ensembles = True
+    word_vectors = True
     picture = "similarity_histograms.png"
     train_pictures = ("training_curves", "similarity_histograms")
     tuned_pictures = "dev similarity histograms of the best model: {workdir}/similarity_histograms.png"
@@ -177,7 +180,8 @@ class SiameseTask(Task):
         train, dev, info = read_siamese_data([args.data], args.dev, extra_specs=args.extra or (), dev_fraction=0.1,
                                              seed=args.seed)
         data = prepare_siamese_data(train, dev, text_ids=default_text_ids(args.name), batch_size=args.batch_size,
-                                    seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab, info=info)
+                                    seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab, info=info,
+                                    **vector_options(args))
         return data, config, {}
 
     def sizes(self, data: SiameseData) -> dict:
@@ -191,14 +195,17 @@ class SiameseTask(Task):
     def check_options(self, data, *, tuning=False, objective="accuracy", **options):
         if objective not in OBJECTIVES:
             raise ZooError(f"Unknown threshold objective. Received: objective={objective!r}; allowed: {list(OBJECTIVES)}")
+        if tuning:
+            check_no_vectors_for_search(data.embeddings)
 
     def callbacks(self, data, workdir, model=None, **options):
         dev = [DevPairMetrics(data.dev_index, data.dev_ids)]
         return dev if model is None else [*dev, CollapseWarning(model.loss.collapsed_value)]
 
-    def training_card(self, models, runs, *, margin=0.25, negatives=("mean", "closest"), symmetric=False, **options):
+    def training_card(self, models, runs, *, margin=0.25, negatives=("mean", "closest"), symmetric=False,
+                      freeze_embeddings=False, **options):
         return {"parameters": sum(m.count_params() for m in models), "margin": margin, "negatives": list(negatives),
-                "symmetric": symmetric}
+                "symmetric": symmetric, "freeze_embeddings": freeze_embeddings}
 
     def tuning_card(self, result, *, margin=0.25, negatives=("mean", "closest"), symmetric=False, **options):
         return {"training": {"margin": margin, "negatives": list(negatives), "symmetric": symmetric}}
