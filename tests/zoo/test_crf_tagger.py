@@ -156,3 +156,12 @@ def test_ema_writes_the_weight_average_into_the_model_every_epoch(crf_data, tmp_
     path, _ = train_ner("bilstm_crf_ner", crf_data, epochs=1, workdir=tmp_path / "work", export_dir=tmp_path / "out",
                         preset="tiny", learning_rate=2e-2, ema=0.9, verbose=0)
     assert read_card(path)["training"]["ema"] == 0.9
+
+
+def test_an_ema_longer_than_an_epoch_is_warned_about(crf_data):
+    import zoo
+    from zoo.tasks.ner.task import NerTask
+
+    model = zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes())
+    with pytest.warns(UserWarning, match=r"averages over about 100 steps, and an epoch has \d+: "):
+        NerTask().compile(model, learning_rate=0.01, data=crf_data, ema=0.99)

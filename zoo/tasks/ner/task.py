@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -168,6 +169,11 @@ class NerTask(Task):
         """`lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise; `ema` > 0 averages
         the weights (see `compile_tagger`)."""
         steps = sum(1 for _ in data.train_ds) if lr_decay or ema else None
+        if ema and ema ** steps > 0.05:
+            warnings.warn(f"ema={ema} averages over about {1 / (1 - ema):.0f} steps, and an epoch has {steps}: the "
+                          f"average written at each epoch's end still leans on weights from before it "
+                          f"({ema ** steps:.0%} of its weight); use a smaller momentum, e.g. "
+                          f"{max(0.0, 1 - 3 / steps):.2f}")
         return compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps if lr_decay else None,
                               decay_rate=lr_decay, ema=ema, epoch_steps=steps)
 
