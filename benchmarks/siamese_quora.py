@@ -58,9 +58,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default="siamese_bow", choices=["siamese_bow", "siamese_lstm"])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="model config override")
     parser.add_argument("--extra", default="mrpc,sick,stsb", help="comma-separated extra duplicate sources ('' = none)")
-    parser.add_argument("--members", type=int, default=8,
+    parser.add_argument("--members", type=int, default=4,
                         help="encoders trained with seeds SEED, SEED+1, ... and exported as one ensemble")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--embedding-dim", type=int, default=64,
+                        help="encoder embedding size, without --word-vectors (4 encoders x 64: 14.5 M parameters, "
+                             "within the 15 M budget)")
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
@@ -167,6 +170,8 @@ def main(argv=None) -> dict:
                                 min_count=args.min_count, hard_negatives=not args.no_hard_negatives, info=info,
                                 word_vectors=args.word_vectors, vectors_vocab=args.vectors_vocab)
     config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    if not args.word_vectors:  # pretrained vectors fix the embedding size
+        config = {"embedding_dim": args.embedding_dim, **config}
     machine = machine_info()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = ROOT / "runs" / f"siamese_quora-{stamp}"
