@@ -44,7 +44,7 @@ class Tagger(tf.Module):
     and a request's lengths vary a lot).
 
     `snapshot=True` (an export's tagger) reads the BiLSTM's fused kernels from a copy taken now
-    (`zoo.block_lstm.snapshot_weights`), which saves a copy of them per request but no longer follows
+    (`zoo.block_lstm.snapshot_weights`), which spares each request a copy of them but no longer follows
     the model's training; a tagger used while the model trains (the dev-F1 callback's) keeps False.
     """
 

@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from pipelines.errors import DataError
 from pipelines.readers import read_tagged
+from zoo.errors import ZooError
 from zoo.losses import MaskedSparseNLL
 from zoo.metrics import MaskedAccuracy
 from zoo.pretrained import check_no_vectors_for_search, vector_options
-from zoo.errors import ZooError
 from zoo.tasks.base import Task
 from zoo.tasks.loops import train, tune
 from zoo.tasks.ner.data import NerData, TASK, prepare_ner_data, read_ner_data
