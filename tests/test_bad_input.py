@@ -22,7 +22,7 @@ from pipelines.readers import read_tagged
 from pipelines.sentiment import FORMATS as SENTIMENT_FORMATS
 from pipelines.sentiment import read_sentiment
 from pipelines.readers.seq2seq_formats import CAPTION_FORMATS, TRANSLATION_FORMATS
-from tests.helpers import TWEETS_HEADER
+from tests.helpers import TOPICS, TWEETS_HEADER, paraphrases
 from zoo.tasks.seq2seq.data import read_captioned_images, read_translation_pairs
 
 EXIT_USER_ERROR = 2  # what zoo.cli.main returns for a DataError
@@ -222,6 +222,9 @@ CLI_CASES = [
      "argument --singleton-unk: expected a probability in [0, 1], got 1.5"),
     (["train", "bilstm_crf_ner", "--data", "tsv:x", "--ema", "1.5"], {},
      "argument --ema: expected a probability in [0, 1], got 1.5"),
+    (["train", "siamese_bow", "--data", "quora:{d}/q.tsv", "--word-vectors", "{d}/missing.txt"],
+     {"q.tsv": "".join(f"{p.label}\t{p.text_a}\t{p.text_b}\t{i}\n" for i, p in enumerate(paraphrases(TOPICS))).encode()},
+     "missing.txt: file not found"),
     # Config checks come before the data is read: the data file does not exist.
     (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--preset", "huge"], {}, "unknown preset 'huge' for 'bilstm_ner'"),
     (["train", "bilstm_ner", "--data", "tsv:{d}/none.tsv", "--set", "lstm_unit=8"], {}, "did you mean 'lstm_units'?"),

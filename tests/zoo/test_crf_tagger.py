@@ -87,6 +87,13 @@ def test_crf_export_reloads_without_zoo(crf_export):
     check_export(crf_export, {"serving_default": {"text": ["Maria met the World Bank in Paris on Monday ."]}})
 
 
+def test_the_export_reads_a_snapshot_of_the_lstm_kernels(crf_export):
+    # zoo train's export: each BiLSTM direction's fused kernel is a saved variable, not a per-request concat.
+    kernels = load(crf_export).lstm_kernels
+    assert kernels and {key.rsplit("_", 1)[1] for key in kernels} == {"forward", "backward"}
+    assert all(len(v.shape) == 2 for v in kernels.values())
+
+
 def test_same_seed_same_run(synthetic_sentences, tmp_path):
     data = prepare_ner_data(synthetic_sentences[:80], synthetic_sentences[80:100], batch_size=32, seed=3)
     runs = []
