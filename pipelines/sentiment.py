@@ -28,6 +28,7 @@ from pipelines.errors import DataError
 from pipelines.readers.spec import parse_spec
 from pipelines.readers.sst2_tsv import read_sst2_tsv
 from pipelines.readers.tweets_csv import read_tweets_csv
+from pipelines.text import SPACES
 from pipelines.vocab import Vocabulary, build_vocabulary
 
 CLASS_NAMES = ("negative", "positive")
@@ -49,8 +50,7 @@ _EMOTICON = "|".join([
     r"\^[_.-]?\^|-_+-",  # ^_^ ^^ -_-
 ])
 # Kept whole as tokens, tried in this order at each position; whitespace separates the rest.
-_SPACES = r"\s\pZ\x{85}"  # Unicode White_Space: RE2's \s alone is ASCII
-_KEPT = "|".join([_URL, _HANDLE, _HASHTAG, _EMOTICON, r"\B'|'\B", rf"[^\pL\pN'{_SPACES}]"])
+_KEPT = "|".join([_URL, _HANDLE, _HASHTAG, _EMOTICON, r"\B'|'\B", rf"[^\pL\pN'{SPACES}]"])
 _SPACED_EMOTICON = (rf"({_EYES}) ([)(])", r"\1\2")  # ": )" typed with a space
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 _CANONICAL = (
@@ -73,9 +73,8 @@ def tokenize_tweets(texts) -> tf.RaggedTensor:
         texts = tf.strings.regex_replace(texts, entity, char)
     texts = tf.strings.regex_replace(texts, *_SPACED_EMOTICON)
     texts = tf.strings.regex_replace(texts, _KEPT, r" \0 ")
-    # Every space becomes " " before splitting: tf-text 2.20's WhitespaceTokenizer keeps the first
-    # bytes of a multi-byte space ("go\u00a0" -> b"go\xc2").
-    texts = tf.strings.regex_replace(texts, rf"[{_SPACES}]", " ")
+    # Every space becomes " " before splitting at ASCII whitespace.
+    texts = tf.strings.regex_replace(texts, rf"[{SPACES}]", " ")
     # Models pool over real tokens, so a text without any gets one.
     tokens = tf.strings.split(tf.strings.regex_replace(texts, r"^ *$", EMPTY))
     flat = tokens.flat_values

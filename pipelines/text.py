@@ -7,7 +7,6 @@ TF Serving loads (no py_function).
 from __future__ import annotations
 
 import tensorflow as tf
-import tensorflow_text as tf_text
 
 # Punctuation and symbols at the edges of a word become tokens of their own, and English
 # clitics split off, as in the CoNLL-2003 and GMB tokenization ("Friday." -> "Friday", ".";
@@ -17,19 +16,20 @@ _TRAILING = (rf"({_PUNCT})(\s|$)", r" \1\2")
 _LEADING = (rf"(^|\s)({_PUNCT})", r"\1\2 ")
 _CLITICS = (r"([\pL\pN])('s|'S|n't|N'T|'re|'ve|'ll|'d|'m)(\s|$)", r"\1 \2\3")
 
-_WHITESPACE_TOKENIZER = tf_text.WhitespaceTokenizer()
+# Unicode White_Space in RE2 (whose \s alone is ASCII and has no \v): the characters a text is split at.
+SPACES = r"\s\pZ\x{0B}\x{85}"
 
 
 def tokenize(sentences: tf.Tensor) -> tf.RaggedTensor:
     """Splits a 1-D batch of raw sentences into a (batch, None) ragged tensor of tokens."""
     sentences = tf.convert_to_tensor(sentences, dtype=tf.string)
-    # Every Unicode space becomes " ": tensorflow-text 2.20's WhitespaceTokenizer cuts
-    # multi-byte spaces such as U+00A0 in half, leaving invalid UTF-8 in the tokens.
-    sentences = tf.strings.regex_replace(sentences, r"[\p{Z}\s]+", " ")
+    # Every Unicode space becomes " ", so that splitting at ASCII whitespace (one op; tensorflow-text's
+    # WhitespaceTokenizer ran ~200 and cut multi-byte spaces such as U+0085 in half) splits at all of them.
+    sentences = tf.strings.regex_replace(sentences, rf"[{SPACES}]+", " ")
     # Clitics go last so the leading-punctuation rule does not split "'s" itself.
     for pattern, rewrite in (_TRAILING, _LEADING, _CLITICS):
         sentences = tf.strings.regex_replace(sentences, pattern, rewrite)
-    return _WHITESPACE_TOKENIZER.tokenize(sentences)
+    return tf.strings.split(sentences)
 
 
 def normalize(tokens):

@@ -22,6 +22,9 @@ def as_lists(ragged):
         ("well-known  3.5  U.S.", ["well-known", "3.5", "U.S", "."]),
         ("", []),
         ("go\u00a0to\u2009Paris\u3000now", ["go", "to", "Paris", "now"]),
+        # Every Unicode White_Space character splits, multi-byte ones whole (tf-text's tokenizer left b"go\xc2").
+        ("go\u0085to\vParis \t\r\n now.\u2028", ["go", "to", "Paris", "now", "."]),
+        ("  \u00a0 ", []),
     ],
 )
 def test_tokenize(text, tokens):

@@ -3,18 +3,19 @@
 The same values as `zoo.layers.crf.viterbi_decode` and `crf_marginals` gathered at the path (tags
 exactly; probabilities within 1e-4), with far fewer ops: a tagger's serving time at batch 1 goes
 mostly to per-step overhead, not arithmetic. So everything that does not depend on the previous
-step is computed for all steps at once before the loop:
+step is computed for all steps at once before the loop, and one loop does all four recursions:
 
-- Viterbi in log space, with each step's transition and emission scores folded into one (tag, tag)
-  matrix; at padding that matrix is 0 on the diagonal and -inf elsewhere, so the path stays on its
-  tag and no `where` runs inside the loop.
+- Viterbi as max-marginals: the best score of a path ending in each tag (forward) and of the best
+  continuation from each tag (backward); the best path's tag at each step is the argmax of their
+  sum (the path is unique but for exact ties of float scores), so no back-pointers are kept and no
+  second loop follows them.
 - The forward and the backward algorithm in scaled probability space (the classic HMM scaling: each
-  step's vector normalised to sum 1), whose products are proportional to the marginals. The
-  backward one runs forward over each sentence reversed, so padding (at the end of both) never
-  enters a real step's sums; side by side, both are one product with a block-diagonal matrix.
+  step's vector normalised to sum 1), whose products are proportional to the marginals.
 
-One `tf.while_loop` runs the recursions, `UNROLL` steps per iteration (fewer iterations, fewer
-control ops); a second one follows the back-pointers, as many steps at a time.
+Each backward recursion runs forward over each sentence reversed, so padding (at the end of both)
+never enters a real step's values, and side by side with its forward one both are one product with a
+block-diagonal matrix: in log space `max(u + [[T, -inf], [-inf, T']])`, in probability space a matrix
+product. The loop takes `UNROLL` steps per iteration (fewer iterations, fewer control ops).
 TensorFlow ops, as export code is.
 """
 
@@ -32,84 +33,76 @@ def _normalised(values, axis=-1):
     return values / tf.reduce_sum(values, axis, keepdims=True)
 
 
+def _block_diagonal(matrix, off):
+    """[[matrix, off], [off, matrix^T]] for a (tags, tags) `matrix` and a scalar `off`."""
+    fill = tf.fill(tf.shape(matrix), off)
+    return tf.concat([tf.concat([matrix, fill], 1), tf.concat([fill, tf.transpose(matrix)], 1)], 0)
+
+
 def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.Tensor, tf.Tensor]:
     """(best tag path, (batch, time) int32; p(tag_t = path_t | sentence), (batch, time)).
 
-    Shapes as in `zoo.layers.crf`; at least two time steps. Probabilities at padding are meaningless.
+    Shapes as in `zoo.layers.crf`; at least two time steps. Tags and probabilities at padding are meaningless.
     """
     emissions = tf.convert_to_tensor(emissions, tf.float32)
     width = tf.shape(emissions)[1]
-    # 1 + a multiple of UNROLL steps: after the first, the loops take UNROLL at a time (extra steps are padding).
+    # 1 + a multiple of UNROLL steps: after the first, the loop takes UNROLL at a time (extra steps are padding).
     extra = (UNROLL - (width - 1) % UNROLL) % UNROLL
     emissions = tf.pad(emissions, [[0, 0], [0, extra], [0, 0]])
     mask = tf.pad(tf.cast(mask, tf.bool), [[0, 0], [0, extra]])
     batch, steps, tags = tf.shape(emissions)[0], tf.shape(emissions)[1], tf.shape(emissions)[2]
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), 1)
-    real = tf.transpose(mask)[:, :, None, None]  # (time, batch, 1, 1)
-    # Viterbi step t's scores, (time, batch, previous tag, tag); row 0 is unused.
-    log_steps = tf.where(real, transitions + tf.transpose(emissions, [1, 0, 2])[:, :, None, :],
-                         tf.where(tf.range(tags)[:, None] == tf.range(tags), 0.0, float("-inf")))
-    # Scaled probabilities. The backward recursion runs forward over each sentence reversed (padding,
-    # at the end of both, never enters the real steps' sums), beside the forward one: their vectors
-    # side by side times a block-diagonal [[T, 0], [0, T']] are both recursions in one matrix product.
+
+    def reverse(values):  # each sentence reversed up to its length; padding stays at the end
+        return tf.reverse_sequence(values, lengths, seq_axis=1, batch_axis=0)
+
+    def by_step(forward, backward):  # (batch, time, tags) twice -> (time, batch, 2 tags)
+        return tf.transpose(tf.concat([forward, backward], -1), [1, 0, 2])
+
+    # Log space. Forward: u_t = max_i(u_{t-1}[i] + T[i, j]) + e_t[j], u_0 = start + e_0. Backward, step r
+    # of the reversed sentence: v_r = max_j(v_{r-1}[j] + T[i, j]) + e'_r[i], v_0 = end + e'_0 (e' the
+    # reversed emissions); the backward max-marginal at r is v_r - e'_r. Both: u_t = max(u_{t-1} (x) B) + f_t.
+    reversed_emissions = reverse(emissions)
+    log_factors = by_step(emissions, reversed_emissions)
+    log_both = _block_diagonal(transitions, float("-inf"))
+    # Probability space, the same recursions with each step's emissions scaled to a maximum of 1.
     scaled = tf.exp(emissions - tf.reduce_max(emissions, -1, keepdims=True))
-    reversed_scaled = tf.reverse_sequence(scaled, lengths, seq_axis=1, batch_axis=0)
-    # Step t multiplies the forward vector after the product by scaled[t] and the backward one
-    # before it by reversed_scaled[t - 1]: as a product's factor, the latter joins step t - 1.
-    factors = tf.transpose(tf.concat([scaled, reversed_scaled], -1), [1, 0, 2])  # (time, batch, 2 tags)
-    exp_transitions = tf.exp(transitions - tf.reduce_max(transitions))
-    zeros = tf.zeros_like(exp_transitions)
-    both = tf.concat([tf.concat([exp_transitions, zeros], 1), tf.concat([zeros, tf.transpose(exp_transitions)], 1)], 0)
+    reversed_scaled = reverse(scaled)
+    factors = by_step(scaled, reversed_scaled)
+    both = _block_diagonal(tf.exp(transitions - tf.reduce_max(transitions)), 0.0)
+    # Each half of a (batch, 2 tags) vector to sum 1, as one product: `halves` sums within each half.
+    halves = tf.cast(tf.range(2 * tags)[:, None] // tags == tf.range(2 * tags) // tags, tf.float32)
+
     delta0 = start + emissions[:, 0]
+    end0 = tf.broadcast_to(end, tf.shape(delta0))
     alpha0 = _normalised(tf.exp(delta0 - tf.reduce_max(delta0, -1, keepdims=True)))
-    gamma0 = _normalised(tf.broadcast_to(tf.exp(end - tf.reduce_max(end)), tf.shape(delta0)))
+    gamma0 = _normalised(tf.exp(end0 - tf.reduce_max(end)))
 
-    def halves_normalised(values):  # (batch, 2 tags), each half to sum 1
-        return tf.reshape(_normalised(tf.reshape(values, [batch, 2, tags])), tf.shape(values))
-
-    def step(t, delta, vectors):
-        # vectors: [alpha_{t-1}, gamma_{t-1} times reversed_scaled[t - 1]] (gamma: the reversed recursion).
-        scores = delta[:, :, None] + log_steps[t]
-        raw = halves_normalised(tf.matmul(vectors, both))  # [alpha_t before its factor, gamma_t]
+    def step(t, scores, vectors):
+        best = tf.reduce_max(scores[:, :, None] + log_both, 1)
+        raw = tf.matmul(vectors, both)
+        raw = raw / tf.matmul(raw, halves)
         raw.set_shape(vectors.shape)
-        return tf.reduce_max(scores, 1), raw * factors[t], raw, tf.argmax(scores, 1, output_type=tf.int32)
+        # Kept per step: the best scores before step t's emissions, the probabilities before its factors.
+        return best + log_factors[t], raw * factors[t], tf.concat([best, raw], -1)
 
-    def forward(t, delta, vectors, pointers, raws):
+    def body(t, scores, vectors, kept):
         # Steps t .. t + UNROLL - 1, written together at (t - 1) / UNROLL: fewer iterations, fewer control ops.
-        new_pointers, new_raws = [], []
+        new = []
         for k in range(UNROLL):
-            delta, vectors, raw, pointer = step(t + k, delta, vectors)
-            new_pointers.append(pointer)
-            new_raws.append(raw)
-        i = (t - 1) // UNROLL
-        return t + UNROLL, delta, vectors, pointers.write(i, tf.stack(new_pointers)), raws.write(i, tf.stack(new_raws))
+            scores, vectors, values = step(t + k, scores, vectors)
+            new.append(values)
+        return t + UNROLL, scores, vectors, kept.write((t - 1) // UNROLL, tf.stack(new))
 
-    groups = (steps - 1) // UNROLL
-    # The forward vector's factor for step 0 is in alpha0; the backward one's is reversed_scaled[0].
+    scores0 = tf.concat([delta0, end0 + reversed_emissions[:, 0]], -1)
     vectors0 = tf.concat([alpha0, gamma0 * reversed_scaled[:, 0]], -1)
-    _, delta, _, pointers, raws = tf.while_loop(
-        lambda t, *_: t < steps, forward,
-        (1, delta0, vectors0, tf.TensorArray(tf.int32, groups), tf.TensorArray(tf.float32, groups)))
-
-    def steps_of(array, first):  # (groups, UNROLL, batch, n) -> (time, batch, n), step 0 = first
-        return tf.concat([first[None], tf.reshape(array.stack(), [steps - 1, batch, -1])], 0)
-
-    pointers = steps_of(pointers, tf.zeros_like(delta0, tf.int32))
-    last = tf.argmax(delta + end, 1, output_type=tf.int32)
-
-    def backward(t, tag, path):
-        # Tags at t, t - 1, ..., t - UNROLL + 1, from the pointers at t + 1 .. t - UNROLL + 2, written together.
-        tags = []
-        for k in range(UNROLL):
-            tag = tf.gather(pointers[t + 1 - k], tag, batch_dims=1)
-            tags.append(tag)
-        return t - UNROLL, tag, path.write(t // UNROLL, tf.stack(tags[::-1]))
-
-    # Tags at steps - 2 down to 0, UNROLL at a time.
-    _, _, path = tf.while_loop(lambda t, *_: t >= 0, backward, (steps - 2, last, tf.TensorArray(tf.int32, groups)))
-    path = tf.transpose(tf.concat([tf.reshape(path.stack(), [steps - 1, batch]), last[None]], 0))
-    raws = tf.transpose(steps_of(raws, tf.concat([alpha0, gamma0], -1)), [1, 0, 2])  # (batch, time, 2 tags)
-    alphas = raws[:, :, :tags] * tf.pad(scaled[:, 1:], [[0, 0], [1, 0], [0, 0]], constant_values=1.0)
-    betas = tf.reverse_sequence(raws[:, :, tags:], lengths, seq_axis=1, batch_axis=0)
+    _, _, _, kept = tf.while_loop(lambda t, *_: t < steps, body,
+                                  (1, scores0, vectors0, tf.TensorArray(tf.float32, (steps - 1) // UNROLL)))
+    first = tf.concat([start + tf.zeros_like(delta0), end0, alpha0, gamma0], -1)  # step 0's kept values
+    kept = tf.concat([first[None], tf.reshape(kept.stack(), [steps - 1, batch, 4 * tags])], 0)
+    kept = tf.transpose(kept, [1, 0, 2])  # (batch, time, 4 tags)
+    path = tf.argmax((kept[:, :, :tags] + emissions) + reverse(kept[:, :, tags:2 * tags]), -1, output_type=tf.int32)
+    alphas = kept[:, :, 2 * tags:3 * tags] * tf.pad(scaled[:, 1:], [[0, 0], [1, 0], [0, 0]], constant_values=1.0)
+    betas = reverse(kept[:, :, 3 * tags:])
     marginals = tf.gather(_normalised(alphas * betas), path, batch_dims=2)
     return path[:, :width], marginals[:, :width]
