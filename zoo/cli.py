@@ -73,6 +73,13 @@ def cmd_train(args) -> None:
     from zoo.tasks.loops import train
 
     task = _model_task(args, "train")
+    members = getattr(args, "members", 1)
+    if args.refit and not task.refits:
+        raise ZooError(f"--refit is for NER models: {args.name!r} is a {task.name!r} model")
+    if args.refit and members > 1:
+        raise ZooError(f"--refit trains one model; drop --members {members}")
+    if args.refit and args.strategy == "multiworker":
+        raise ZooError("--refit works with --strategy none or mirrored: a cluster's workers stop at the first export")
     run = distribute.train_options(args)  # before the data: logical CPUs are set before TensorFlow starts
     vectors = [getattr(args, k, None) for k in ("word_vectors", "freeze_embeddings", "vectors_vocab")]
     if not task.word_vectors and any(vectors):
@@ -81,14 +88,22 @@ def cmd_train(args) -> None:
     data, config, options = _data(task, args)
     workdir = workdir_of(args.workdir, args.name)
     print(f"workdir: {workdir} (resume an interrupted run with --workdir {workdir})")
-    result = train(task, args.name, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
-                   preset=args.preset, config=config, learning_rate=args.learning_rate, patience=args.patience,
-                   members=getattr(args, "members", 1), seed=args.seed, **run, **options)
+    shared = dict(export_dir=args.export_dir, preset=args.preset, config=config, learning_rate=args.learning_rate,
+                  seed=args.seed, **run, **options)
+    result = train(task, args.name, data, epochs=args.epochs, workdir=workdir, patience=args.patience,
+                   members=members, **shared)
     if result is None:  # a multi-worker task other than the chief
         return
     path, report = result
     print(task.training_note(data, workdir))
     _print_result(task, report, path)
+    if args.refit:
+        from zoo.tasks.loops import refit
+
+        data, _, _ = task.read_data_with_dev(args, config_overrides(args.set))
+        result = refit(task, args.name, data, path, workdir=Path(workdir) / "refit", **shared)
+        if result is not None:
+            print(f"exported: {result[0]} (trained on train + dev; its card keeps the dev figures above, from {path})")
 
 
 def cmd_tune(args) -> None:
@@ -198,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive_int, default=10, help="most epochs; early stopping may end sooner (default 10)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping (default 3)")
+    p.add_argument("--refit", action="store_true",
+                   help="NER: after the export, train again from scratch on --data plus --dev for the epochs dev "
+                        "chose and export that model too (its card keeps the first model's dev figures)")
     add_task_arguments(p, "train")
     distribute.add_arguments(p, "train")
     p.set_defaults(func=cmd_train)

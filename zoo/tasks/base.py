@@ -29,6 +29,8 @@ class Task:
         options: keyword options of `train` beyond the shared ones, with their defaults.
         ensembles: whether `train(members=N)` may train N models and export them together.
         word_vectors: whether the task's data can start the embedding from pretrained vectors.
+        refits: whether the task has `read_data_with_dev` (`zoo train --refit`) and nothing in its
+            export is chosen on dev (a threshold calibrated on dev would be, once dev is trained on).
         set_options: `--set` keys that `read_data` takes itself (data and training options), not model config.
         picture: the PNG that `evaluate_export` draws into the report folder, if any.
         train_pictures: the PNGs training leaves in the workdir (the command line lists them).
@@ -43,6 +45,7 @@ class Task:
     options: ClassVar[dict] = {}
     ensembles: ClassVar[bool] = False
     word_vectors: ClassVar[bool] = False
+    refits: ClassVar[bool] = False
     set_options: ClassVar[tuple[str, ...]] = ()
     picture: ClassVar[str | None] = None
     train_pictures: ClassVar[tuple[str, ...]] = ("training_curves",)
@@ -59,6 +62,12 @@ class Task:
         raise NotImplementedError
 
     # -- training
+
+    def read_data_with_dev(self, args, config: dict) -> tuple[Any, dict, dict]:
+        """`read_data` with the dev data added to the training data, vocabularies included (tasks with
+        `refits`); dev stays dev, so the pipelines and hooks work unchanged, though its figures are no
+        longer held out."""
+        raise NotImplementedError
 
     def sizes(self, data) -> dict:
         """The data-dependent builder arguments (vocabulary size, classes, ...)."""

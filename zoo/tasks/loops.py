@@ -59,6 +59,8 @@ def train(
     strategy=None,
     jit_compile: bool = False,
     data_service: str | None = None,
+    monitor: tuple[str, str] | None = None,
+    extra_card: dict | None = None,
     **options,
 ) -> tuple[Path, dict] | None:
     """Builds, trains (best dev epoch kept), scores on dev and exports a registered model of `task`.
@@ -80,6 +82,9 @@ def train(
             model; under `MultiWorkerMirroredStrategy` the model trains with `fit_multiworker`.
         jit_compile: XLA-compile the train step.
         data_service: `HOST:PORT` of a tf.data service dispatcher that runs the training pipeline.
+        monitor: (metric, "min" or "max") that picks the epoch kept, instead of the task's dev metric
+            (`refit` keeps the lowest training loss: its dev data is trained on).
+        extra_card: entries that replace the export card's own (`refit`: the dev metrics of the first run).
         **options: the task's own options (`task.options`).
 
     Returns:
@@ -99,6 +104,7 @@ def train(
     check_training(task, epochs=epochs, members=members, export_dir=export_dir if exports else None)
     task.check_options(data, **options)
     data = _served(data, data_service)
+    monitor, mode = monitor or (task.monitor, task.mode)
     models, runs, card_config = [], [], None
     started = time.perf_counter()
     for member in range(members):
@@ -115,7 +121,7 @@ def train(
         history, cluster = trained_history(member_dir, model, run), None  # a rerun of a finished run: no training
         if history is None:
             history, cluster = fit_model(strategy, model, data.train_ds, data.dev_ds, epochs=epochs, workdir=member_dir,
-                                         monitor=task.monitor, mode=task.mode, patience=patience, verbose=verbose,
+                                         monitor=monitor, mode=mode, patience=patience, verbose=verbose,
                                          jit_compile=jit_compile,
                                          callbacks=[*task.callbacks(data, workdir, model, **options), *callbacks])
         if cluster is not None and not cluster.is_chief:
@@ -129,17 +135,56 @@ def train(
                 "seconds": round(time.perf_counter() - started, 1), "history": runs[0]["history"],
                 **task.training_card(models, runs, epochs=epochs, **options)}
     if members > 1:  # each member's best dev figure alone, beside the ensemble's
-        best = max if task.mode == "max" else min
-        training["members"] = [{**run, f"best_{task.monitor}": round(best(run["history"].get(task.monitor) or [math.nan]), 4)}
+        best = max if mode == "max" else min
+        training["members"] = [{**run, f"best_{monitor}": round(best(run["history"].get(monitor) or [math.nan]), 4)}
                                for run in runs]
     try:
         path, report = export_and_score(task, models, data, name=name, export_dir=export_dir, workdir=workdir,
-                                        seed=seed, extra_card={"config": card_config, "training": training}, **options)
+                                        seed=seed, extra_card={"config": card_config, "training": training,
+                                                               **(extra_card or {})}, **options)
     except ExportError as error:  # the folder went read-only or the disk filled while training: keep the work
         raise ExportError(f"{error}. The trained weights are kept in {workdir}: run the same command again with "
                           f"--workdir {workdir} to export them without training again") from error
     check_export_float32(path)
     return path, report
+
+
+def best_epochs(history: dict, monitor: str, mode: str) -> int:
+    """How many epochs a run trained up to its best `monitor` value (the epoch its export kept)."""
+    values = history.get(monitor) or []
+    finite = [(v, i) for i, v in enumerate(values) if math.isfinite(v)]
+    if not finite:
+        raise ZooError(f"the run recorded no {monitor} to choose the epochs from")
+    # The first of equal best values, as early stopping keeps it.
+    best = max(finite, key=lambda pair: (pair[0], -pair[1])) if mode == "max" else min(finite)
+    return best[1] + 1
+
+
+def refit(task: str | Task, name: str, data, first: Path, *, workdir: str | os.PathLike, **train_options) -> tuple[Path, dict]:
+    """Trains `name` again from scratch on train + dev (`data`, from `Task.read_data_with_dev`) for the
+    epochs that the run exported at `first` chose on dev, and exports it as the next version.
+
+    The new model keeps its last epoch's weights (the lowest training loss: dev cannot choose any more).
+    Its card records `refit` and carries the first run's dev `metrics`: the only held-out estimate.
+    `train_options`: as `train`'s, the first run's.
+    """
+    from zoo.export import read_card
+
+    task = get_task(task)
+    if not task.refits:
+        raise ZooError(f"{task.name!r} models cannot be refit on train + dev")
+    card = read_card(first)
+    if card["training"].get("members"):
+        raise ZooError(f"{first} is an ensemble; --refit trains one model")
+    epochs = best_epochs(card["training"]["history"], task.monitor, task.mode)
+    extra = {"metrics": card.get("metrics", {}),
+             "refit": {"epochs": epochs, "chosen_on": card["data"].get("dev"), "first_export": str(first),
+                       "note": "trained on train + dev for the epochs dev chose; metrics are the first export's, "
+                               "on dev before dev was trained on"}}
+    print(f"refit: training again from scratch on {data.info.get('train', 'train + dev')} for {epochs} epochs "
+          f"(the best on dev in {first})")
+    train_options = {**train_options, "epochs": epochs, "patience": epochs, "members": 1}
+    return train(task, name, data, workdir=workdir, monitor=("loss", "min"), extra_card=extra, **train_options)
 
 
 def tune(

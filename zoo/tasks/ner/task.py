@@ -153,14 +153,20 @@ class NerTask(Task):
     picture = "confusion_matrix.png"
 
     word_vectors = True
+    refits = True
 
-    def read_data(self, args, config):
+    def read_data(self, args, config, *, with_dev=False):
         train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
+        if with_dev:
+            train, info = train + dev, {**info, "train": f"{info['train']} + {info['dev']}"}
         data = prepare_ner_data(train, dev, model=args.name, scheme=args.tag_scheme, batch_size=args.batch_size,
                                 seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab,
                                 max_length=args.max_length, info=info, singleton_unk=args.singleton_unk,
                                 word_dropout=args.word_dropout, **vector_options(args))
         return data, config, {}
+
+    def read_data_with_dev(self, args, config):
+        return self.read_data(args, config, with_dev=True)
 
     def sizes(self, data: NerData) -> dict:
         return data.sizes()
