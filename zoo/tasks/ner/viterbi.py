@@ -50,26 +50,30 @@ def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.
     extra = (UNROLL - (width - 1) % UNROLL) % UNROLL
     emissions = tf.pad(emissions, [[0, 0], [0, extra], [0, 0]])
     mask = tf.pad(tf.cast(mask, tf.bool), [[0, 0], [0, extra]])
-    batch, steps, tags = tf.shape(emissions)[0], tf.shape(emissions)[1], tf.shape(emissions)[2]
+    batch, steps = tf.shape(emissions)[0], tf.shape(emissions)[1]
+    tags = emissions.shape[-1] or tf.shape(emissions)[2]  # static in a tagger's graph: fewer ops below
+    groups = (steps - 1) // UNROLL
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), 1)
 
     def reverse(values):  # each sentence reversed up to its length; padding stays at the end
         return tf.reverse_sequence(values, lengths, seq_axis=1, batch_axis=0)
 
-    def by_step(forward, backward):  # (batch, time, tags) twice -> (time, batch, 2 tags)
-        return tf.transpose(tf.concat([forward, backward], -1), [1, 0, 2])
+    def by_group(forward, backward):  # (batch, time, tags) twice -> (groups, UNROLL, batch, 2 tags), steps 1..
+        values = tf.transpose(tf.concat([forward, backward], -1)[:, 1:], [1, 0, 2])
+        return tf.reshape(values, [groups, UNROLL, batch, 2 * tags])
 
     # Log space. Forward: u_t = max_i(u_{t-1}[i] + T[i, j]) + e_t[j], u_0 = start + e_0. Backward, step r
     # of the reversed sentence: v_r = max_j(v_{r-1}[j] + T[i, j]) + e'_r[i], v_0 = end + e'_0 (e' the
     # reversed emissions); the backward max-marginal at r is v_r - e'_r. Both: u_t = max(u_{t-1} (x) B) + f_t.
     reversed_emissions = reverse(emissions)
-    log_factors = by_step(emissions, reversed_emissions)
-    log_both = _block_diagonal(transitions, float("-inf"))
+    log_factors = by_group(emissions, reversed_emissions)
     # Probability space, the same recursions with each step's emissions scaled to a maximum of 1.
     scaled = tf.exp(emissions - tf.reduce_max(emissions, -1, keepdims=True))
     reversed_scaled = reverse(scaled)
-    factors = by_step(scaled, reversed_scaled)
-    both = _block_diagonal(tf.exp(transitions - tf.reduce_max(transitions)), 0.0)
+    factors = by_group(scaled, reversed_scaled)
+    # Both block-diagonal matrices in one tensor: the loop carries each tensor it reads at some cost per iteration.
+    matrices = tf.stack([_block_diagonal(transitions, float("-inf")),
+                         _block_diagonal(tf.exp(transitions - tf.reduce_max(transitions)), 0.0)])
     # Each half of a (batch, 2 tags) vector to sum 1, as one product: `halves` sums within each half.
     halves = tf.cast(tf.range(2 * tags)[:, None] // tags == tf.range(2 * tags) // tags, tf.float32)
 
@@ -78,26 +82,25 @@ def decode_with_marginals(emissions, mask, transitions, start, end) -> tuple[tf.
     alpha0 = _normalised(tf.exp(delta0 - tf.reduce_max(delta0, -1, keepdims=True)))
     gamma0 = _normalised(tf.exp(end0 - tf.reduce_max(end)))
 
-    def step(t, scores, vectors):
-        best = tf.reduce_max(scores[:, :, None] + log_both, 1)
-        raw = tf.matmul(vectors, both)
-        raw = raw / tf.matmul(raw, halves)
-        raw.set_shape(vectors.shape)
-        # Kept per step: the best scores before step t's emissions, the probabilities before its factors.
-        return best + log_factors[t], raw * factors[t], tf.concat([best, raw], -1)
-
-    def body(t, scores, vectors, kept):
-        # Steps t .. t + UNROLL - 1, written together at (t - 1) / UNROLL: fewer iterations, fewer control ops.
-        new = []
-        for k in range(UNROLL):
-            scores, vectors, values = step(t + k, scores, vectors)
-            new.append(values)
-        return t + UNROLL, scores, vectors, kept.write((t - 1) // UNROLL, tf.stack(new))
+    def body(i, scores, vectors, kept):
+        # Steps 1 + i * UNROLL .. (i + 1) * UNROLL, written together at i: fewer iterations, fewer control ops.
+        log_both, both = tf.unstack(matrices)
+        bests, raws = [], []
+        for log_factor, factor in zip(tf.unstack(log_factors[i], UNROLL), tf.unstack(factors[i], UNROLL)):
+            best = tf.reduce_max(scores[:, :, None] + log_both, 1)
+            raw = tf.matmul(vectors, both)
+            raw = raw / tf.matmul(raw, halves)
+            raw.set_shape(vectors.shape)
+            scores, vectors = best + log_factor, raw * factor
+            # Kept per step: the best scores before its emissions, the probabilities before its factors.
+            bests.append(best)
+            raws.append(raw)
+        return i + 1, scores, vectors, kept.write(i, tf.concat([tf.stack(bests), tf.stack(raws)], -1))
 
     scores0 = tf.concat([delta0, end0 + reversed_emissions[:, 0]], -1)
     vectors0 = tf.concat([alpha0, gamma0 * reversed_scaled[:, 0]], -1)
-    _, _, _, kept = tf.while_loop(lambda t, *_: t < steps, body,
-                                  (1, scores0, vectors0, tf.TensorArray(tf.float32, (steps - 1) // UNROLL)))
+    _, _, _, kept = tf.while_loop(lambda i, *_: i < groups, body,
+                                  (0, scores0, vectors0, tf.TensorArray(tf.float32, groups)))
     first = tf.concat([start + tf.zeros_like(delta0), end0, alpha0, gamma0], -1)  # step 0's kept values
     kept = tf.concat([first[None], tf.reshape(kept.stack(), [steps - 1, batch, 4 * tags])], 0)
     kept = tf.transpose(kept, [1, 0, 2])  # (batch, time, 4 tags)
