@@ -210,7 +210,7 @@ def test_graph_uses_only_allowed_ops(siamese_export):
     path = siamese_export[0]
     check_serving_ops(path)
     ops = graph_ops(path)
-    assert "TFText>WhitespaceTokenizeWithOffsetsV2" in ops and "StringNGrams" in ops
+    assert "StringSplitV2" in ops and "StringNGrams" in ops
     assert not {op for op in ops if "PyFunc" in op}
 
 
