@@ -1,6 +1,6 @@
 """Text ops shared by training pipelines and exported graphs, so both see tokens the same way.
 
-Everything here is TensorFlow core or tensorflow-text, safe to trace into a SavedModel that
+Everything here is TensorFlow core, safe to trace into a SavedModel that
 TF Serving loads (no py_function).
 """
 

@@ -100,7 +100,7 @@ def cmd_train(args) -> None:
     if args.refit:
         from zoo.tasks.loops import refit
 
-        data, _, _ = task.read_data_with_dev(args, config_overrides(args.set))
+        data, _, _ = task.read_data_with_dev(args, config)
         result = refit(task, args.name, data, path, workdir=Path(workdir) / "refit", **shared)
         if result is not None:
             print(f"exported: {result[0]} (trained on train + dev; its card keeps the dev figures above, from {path})")

@@ -164,7 +164,7 @@ def refit(task: str | Task, name: str, data, first: Path, *, workdir: str | os.P
     """Trains `name` again from scratch on train + dev (`data`, from `Task.read_data_with_dev`) for the
     epochs that the run exported at `first` chose on dev, and exports it as the next version.
 
-    The new model keeps its last epoch's weights (the lowest training loss: dev cannot choose any more).
+    The new model keeps the epoch of lowest training loss (dev cannot choose any more), in practice the last.
     Its card records `refit` and carries the first run's dev `metrics`: the only held-out estimate.
     `train_options`: as `train`'s, the first run's.
     """
