@@ -69,7 +69,7 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     path, dev_report = train_ner(
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
         learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, patience=args.patience, seed=seed,
-        verbose=2,
+        members=args.members, verbose=2,
     )
     seconds = time.perf_counter() - started
     card = json.loads((path / "model_card.json").read_text())
@@ -79,6 +79,9 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
               "word_vectors": card["data"].get("word_vectors"),
               "per_epoch": {k: [round(v, 4) for v in card["training"]["history"].get(k, [])]
                             for k in ("val_f1", "loss", "val_loss")}}
+    if args.members > 1:  # each member's own best dev F1 (its seed, its epoch), beside the ensemble's `dev`
+        result["members"] = [{"seed": m["seed"], "epochs_run": m["epochs_run"], "best_val_f1": m["best_val_f1"]}
+                             for m in card["training"]["members"]]
     if test:
         tagged = tag_token_lists(load(path).signatures["tag_tokens"], [s.tokens for s in test])
         test_report = ner_report([s.tags for s in test], tagged)
@@ -86,7 +89,7 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
         result["test_entities"] = test_report["entities"]
     import zoo
 
-    result["parameters"] = int(zoo.build(args.model, **card["config"]).count_params())
+    result["parameters"] = int(zoo.build(args.model, **card["config"]).count_params()) * args.members
     keras.backend.clear_session()
     return result
 
@@ -110,6 +113,11 @@ def markdown(report: dict) -> str:
         f1, acc = summary["f1"], summary["token_accuracy"]
         lines.append(f"| {split} | {f1['mean']:.4f} | {f1['min']:.4f} - {f1['max']:.4f} | {acc['mean']:.4f} | "
                      f"{minutes:.1f} | {report['runs'][0]['parameters']:,} |")
+    for run in report["runs"]:
+        if "members" in run:
+            alone = ", ".join(f"{m['best_val_f1']:.4f}" for m in run["members"])
+            lines.append(f"\nseed {run['seed']}: ensemble of {len(run['members'])}, dev F1 {run['dev']['f1']:.4f}; "
+                         f"each member alone (best dev F1): {alone}")
     return "\n".join(lines)
 
 
@@ -135,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="show every other training word as <UNK> with probability P")
     parser.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
                         help="train with a moving average of the weights written into the model every epoch (0: off)")
+    parser.add_argument("--members", type=int, default=1, metavar="N",
+                        help="train N models per seed (seeds SEED..SEED+N-1) and score their ensemble, one export")
     parser.add_argument("--name", help="results file name suffix (ner_<dataset>_<name>.json), for variants")
     parser.add_argument("--limit", type=int, help="first N training sentences only (smoke runs)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
@@ -146,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             print(f"--- seed {seed}", flush=True)
             runs.append(run_seed(args, seed, train, dev, test, Path(tmp)))
-            print(json.dumps({k: runs[-1][k] for k in ("seed", "dev", "train_seconds", "epochs_run")}), flush=True)
+            print(json.dumps({k: runs[-1][k] for k in ("seed", "dev", "train_seconds", "epochs_run", "members")
+                              if k in runs[-1]}), flush=True)
     report = {
         "dataset": args.dataset, "split": description, "model": args.model, "seeds": args.seeds,
         "settings": {k: v for k, v in vars(args).items() if k not in ("out", "datasets_dir")},

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import shlex
@@ -88,6 +89,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also train the course's model (LSTM 128, masked mean, L2; duplicates only; margin 0.25)")
     parser.add_argument("--course-epochs", type=int, default=6)
     parser.add_argument("--collection", type=int, default=10000, help="questions in the nearest-duplicate index")
+    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+                        help="then train the same ensemble again on train + dev for the epochs dev chose, with the "
+                             "first export's tau (`zoo train --refit`), exported as the next version (default: on)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (the budget is 2 cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
@@ -166,9 +170,10 @@ def main(argv=None) -> dict:
         text_ids = TextIds(digits_to_zero=args.digits_to_zero, oov_buckets=args.oov_buckets)
     info = {"train": [f"quora:{args.data}"], "dev": f"{args.dev_fraction:.0%} of quora:{args.data} (split_pairs, seed {args.seed})",
             "extra_positives": extras}
-    data = prepare_siamese_data(train, dev, text_ids=text_ids, batch_size=args.batch_size, seed=args.seed,
-                                min_count=args.min_count, hard_negatives=not args.no_hard_negatives, info=info,
+    prepare = functools.partial(prepare_siamese_data, text_ids=text_ids, batch_size=args.batch_size, seed=args.seed,
+                                min_count=args.min_count, hard_negatives=not args.no_hard_negatives,
                                 word_vectors=args.word_vectors, vectors_vocab=args.vectors_vocab)
+    data = prepare(train, dev, info=info)
     config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     if not args.word_vectors:  # pretrained vectors fix the embedding size
         config = {"embedding_dim": args.embedding_dim, **config}
@@ -176,10 +181,11 @@ def main(argv=None) -> dict:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = ROOT / "runs" / f"siamese_quora-{stamp}"
     negatives = tuple(args.negatives.split(","))
-    path, report = train_siamese(args.model, data, epochs=args.epochs, workdir=workdir, export_dir=args.export_dir,
-                                 config=config, learning_rate=args.learning_rate, margin=args.margin,
-                                 negatives=negatives, symmetric=args.symmetric, patience=args.patience,
-                                 members=args.members, freeze_embeddings=args.freeze_embeddings, seed=args.seed, verbose=2)
+    train_options = dict(export_dir=args.export_dir, config=config, learning_rate=args.learning_rate, margin=args.margin,
+                         negatives=negatives, symmetric=args.symmetric, patience=args.patience,
+                         freeze_embeddings=args.freeze_embeddings, seed=args.seed, verbose=2)
+    path, report = train_siamese(args.model, data, epochs=args.epochs, workdir=workdir, members=args.members,
+                                 **train_options)
     card = json.loads((path / "model_card.json").read_text())
     quora_train_texts = [t for p in quora_train for t in (p.text_a, p.text_b)]
     baselines = {}
@@ -197,6 +203,21 @@ def main(argv=None) -> dict:
         scores = holdout_index.similarities(embed_texts(export.embed, holdout_index.texts))
         on_holdout[args.model] = similarity_report(scores, holdout_index.labels,
                                                    tau=report["calibrated"]["tau"])
+    refit_result = None
+    if args.refit:
+        from zoo.tasks.loops import refit
+
+        refit_path, _ = refit("siamese", args.model, prepare(train + dev, dev, info={**info, "train": info["train"] + ["dev"]}),
+                              path, workdir=workdir / "refit", **train_options)
+        refit_card = json.loads((refit_path / "model_card.json").read_text())
+        refit_result = {"export": str(refit_path), "epochs": refit_card["refit"]["epochs"],
+                        "member_epochs": refit_card["refit"].get("member_epochs"), "tau": refit_card["tau"],
+                        "training_seconds": refit_card["training"]["seconds"],
+                        "train_pairs": refit_card["data"]["train_pairs"]}
+        if holdout_index:
+            scores = holdout_index.similarities(embed_texts(SiameseExport(refit_path).embed, holdout_index.texts))
+            on_holdout[f"{args.model} refit on train + dev"] = similarity_report(scores, holdout_index.labels,
+                                                                                tau=refit_card["tau"])
     course = None
     if args.course:
         course_data = prepare_siamese_data([p for p in quora_train if p.label == 1], dev,
@@ -228,6 +249,7 @@ def main(argv=None) -> dict:
         "dev_accuracy_at_0.7": report["at_course_tau"]["accuracy"],
         "baselines_on_dev": baselines,
         "course_model_on_dev": course,
+        "refit": refit_result,
         "members": [{k: v for k, v in m.items() if k != "history"} for m in card["training"].get("members", [])],
         "val_auc_per_epoch": history.get("val_auc", []),
         "epochs_run": sum(m["epochs_run"] for m in card["training"].get("members", [card["training"]])),
@@ -301,8 +323,18 @@ def markdown(r: dict) -> str:
         f"recall@1 {s['recall_at_1']:.3f}, recall@5 {s['recall_at_5']:.3f}, recall@10 {s['recall_at_10']:.3f} ({s['how']}).\n\n"
         f"Export: `{r['export']}` (τ = {r['dev_calibrated_tau']:.3f} in its model card; `serving_default` takes "
         "`text_a`, `text_b` and returns `similarity`, `is_duplicate`; `embed` returns unit vectors).\n"
+        + (refit_markdown(r["refit"]) if r.get("refit") else "")
         + (holdout_markdown(r["holdout"]) if "holdout" in r else "")
     )
+
+
+def refit_markdown(refit: dict) -> str:
+    """What the refit (train + dev, the first export's τ) trained; its dev figures would not be held out."""
+    chosen = (f"the median of the members' best: {refit['member_epochs']}" if refit["member_epochs"]
+              else "the best on dev")
+    return (f"\nRefit: `{refit['export']}`, {refit['train_pairs']:,} training pairs (train + dev), {refit['epochs']} "
+            f"epochs per encoder ({chosen}), τ = {refit['tau']:.3f} from the first export, "
+            f"{refit['training_seconds'] / 60:.1f} min.\n")
 
 
 def holdout_markdown(h: dict) -> str:

@@ -225,7 +225,8 @@ CLI_CASES = [
     (["train", "siamese_bow", "--data", "quora:{d}/q.tsv", "--word-vectors", "{d}/missing.txt"],
      {"q.tsv": "".join(f"{p.label}\t{p.text_a}\t{p.text_b}\t{i}\n" for i, p in enumerate(paraphrases(TOPICS))).encode()},
      "missing.txt: file not found"),
-    (["train", "siamese_bow", "--data", "quora:x", "--refit"], {}, "--refit is for NER models: 'siamese_bow' is a 'siamese' model"),
+    (["train", "sentiment_dnn", "--data", "tweets:x,y", "--refit"], {},
+     "--refit is for NER and Siamese models: 'sentiment_dnn' is a 'sentiment' model"),
     (["train", "bilstm_crf_ner", "--data", "tsv:x", "--refit", "--strategy", "multiworker"], {},
      "--refit works with --strategy none or mirrored"),
     # Config checks come before the data is read: the data file does not exist.

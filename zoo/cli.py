@@ -75,9 +75,7 @@ def cmd_train(args) -> None:
     task = _model_task(args, "train")
     members = getattr(args, "members", 1)
     if args.refit and not task.refits:
-        raise ZooError(f"--refit is for NER models: {args.name!r} is a {task.name!r} model")
-    if args.refit and members > 1:
-        raise ZooError(f"--refit trains one model; drop --members {members}")
+        raise ZooError(f"--refit is for NER and Siamese models: {args.name!r} is a {task.name!r} model")
     if args.refit and args.strategy == "multiworker":
         raise ZooError("--refit works with --strategy none or mirrored: a cluster's workers stop at the first export")
     run = distribute.train_options(args)  # before the data: logical CPUs are set before TensorFlow starts
@@ -214,8 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev improvement before stopping (default 3)")
     p.add_argument("--refit", action="store_true",
-                   help="NER: after the export, train again from scratch on --data plus --dev for the epochs dev "
-                        "chose and export that model too (its card keeps the first model's dev figures)")
+                   help="NER, Siamese: after the export, train again from scratch on --data plus --dev for the "
+                        "epochs dev chose and export that model too (its card keeps the first model's dev figures; "
+                        "Siamese: and its tau)")
     add_task_arguments(p, "train")
     distribute.add_arguments(p, "train")
     p.set_defaults(func=cmd_train)

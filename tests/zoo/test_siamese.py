@@ -315,3 +315,22 @@ def test_cli_trains_a_siamese_encoder_from_word_vectors(tmp_path, capsys, monkey
     assert card["training"]["freeze_embeddings"] is True
     assert main([*args, "--set", "embedding_dim=8"]) == 2
     assert "the word vectors have 4 dimensions, so embedding_dim must be 4" in capsys.readouterr().err
+
+
+def test_cli_refit_trains_on_train_plus_dev_and_keeps_the_first_tau(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_quora(tmp_path / "train.tsv", paraphrases(TOPICS[:14]))
+    write_quora(tmp_path / "dev.tsv", paraphrases(TOPICS[14:]))
+    assert main(["train", "siamese_bow", "--data", "quora:train.tsv", "--dev", "quora:dev.tsv", "--epochs", "2",
+                 "--preset", "tiny", "--batch-size", "8", "--members", "2", "--workdir", "run", "--export-dir", "out",
+                 "--refit"]) == 0
+    out = capsys.readouterr().out
+    assert "exported: out/siamese_bow/2 (trained on train + dev" in out
+    first, second = (read_card(tmp_path / "out" / "siamese_bow" / str(v)) for v in (1, 2))
+    # τ cannot be calibrated on dev once dev is trained on: the serving graph and the card keep the first one.
+    assert second["tau"] == first["tau"] and second["threshold"]["given"] == first["tau"]
+    assert second["metrics"] == first["metrics"] and second["members"] == 2
+    assert second["data"]["train_pairs"] == first["data"]["train_pairs"] + first["data"]["dev_pairs"]
+    served = load(tmp_path / "out" / "siamese_bow" / "2").signatures["serving_default"]
+    similarity = served(text_a=tf.constant(["How do I learn chess ?"]), text_b=tf.constant(["Where is chess ?"]))
+    assert bool(similarity["is_duplicate"][0]) == (float(similarity["similarity"][0]) >= first["tau"])

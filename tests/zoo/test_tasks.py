@@ -59,6 +59,7 @@ def test_checks_before_training_name_the_bad_value():
         check_training(ner, epochs=0, members=1)
     with pytest.raises(ZooError, match="members=0"):
         check_training(ner, epochs=1, members=0)
-    with pytest.raises(ZooError, match="'ner' models do not train as ensembles. Received: members=2"):
-        check_training(ner, epochs=1, members=2)
-    check_training(get_task("siamese"), epochs=1, members=2)
+    with pytest.raises(ZooError, match="'image' models do not train as ensembles. Received: members=2"):
+        check_training(get_task("image"), epochs=1, members=2)
+    for ensembles in ("siamese", "sentiment", "ner"):
+        check_training(get_task(ensembles), epochs=1, members=2)

@@ -75,14 +75,15 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
                             help="NER: keep a moving average of the weights (e.g. 0.99) and make it the model's at "
                                  "every epoch's end, before the dev score (default 0: off)")
     word_vectors(parser, command)
+    members(parser, command)
 
 
 def members(parser: argparse.ArgumentParser, command: str) -> None:
     """Tasks that export ensembles (`Task.ensembles`)."""
     if command == "train":
         add_once(parser, "--members", type=positive_int, default=1,
-                 help="Siamese, sentiment: train N models (seeds SEED, SEED+1, ...) and export them as one ensemble "
-                      "(default 1)")
+                 help="NER, Siamese, sentiment: train N models (seeds SEED, SEED+1, ...) and export them as one "
+                      "ensemble (default 1)")
 
 
 def sentiment(parser: argparse.ArgumentParser, command: str) -> None:

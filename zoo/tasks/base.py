@@ -30,7 +30,8 @@ class Task:
         ensembles: whether `train(members=N)` may train N models and export them together.
         word_vectors: whether the task's data can start the embedding from pretrained vectors.
         refits: whether the task has `read_data_with_dev` (`zoo train --refit`) and nothing in its
-            export is chosen on dev (a threshold calibrated on dev would be, once dev is trained on).
+            export is chosen on dev once dev is trained on (what was, such as a threshold calibrated on
+            dev, the refit takes from the first export: `refit_options`).
         set_options: `--set` keys that `read_data` takes itself (data and training options), not model config.
         picture: the PNG that `evaluate_export` draws into the report folder, if any.
         train_pictures: the PNGs training leaves in the workdir (the command line lists them).
@@ -68,6 +69,10 @@ class Task:
         `refits`); dev stays dev, so the pipelines and hooks work unchanged, though its figures are no
         longer held out."""
         raise NotImplementedError
+
+    def refit_options(self, card: dict) -> dict:
+        """Task options that a refit takes from the first export's `card` instead of choosing them on dev."""
+        return {}
 
     def sizes(self, data) -> dict:
         """The data-dependent builder arguments (vocabulary size, classes, ...)."""

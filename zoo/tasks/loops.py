@@ -166,24 +166,32 @@ def refit(task: str | Task, name: str, data, first: Path, *, workdir: str | os.P
 
     The new model keeps the epoch of lowest training loss (dev cannot choose any more), in practice the last.
     Its card records `refit` and carries the first run's dev `metrics`: the only held-out estimate.
+    An ensemble is refit as one too, as many members with the same seeds, each for the median of
+    the members' best epochs (one count for all: `train` trains every member alike).
     `train_options`: as `train`'s, the first run's.
     """
+    import statistics
+
     from zoo.export import read_card
 
     task = get_task(task)
     if not task.refits:
         raise ZooError(f"{task.name!r} models cannot be refit on train + dev")
     card = read_card(first)
-    if card["training"].get("members"):
-        raise ZooError(f"{first} is an ensemble; --refit trains one model")
-    epochs = best_epochs(card["training"]["history"], task.monitor, task.mode)
+    runs = card["training"].get("members") or [card["training"]]
+    chosen = [best_epochs(run["history"], task.monitor, task.mode) for run in runs]
+    epochs = int(statistics.median_low(chosen))
     extra = {"metrics": card.get("metrics", {}),
              "refit": {"epochs": epochs, "chosen_on": card["data"].get("dev"), "first_export": str(first),
+                       **({"member_epochs": chosen} if len(runs) > 1 else {}),
                        "note": "trained on train + dev for the epochs dev chose; metrics are the first export's, "
                                "on dev before dev was trained on"}}
-    print(f"refit: training again from scratch on {data.info.get('train', 'train + dev')} for {epochs} epochs "
-          f"(the best on dev in {first})")
-    train_options = {**train_options, "epochs": epochs, "patience": epochs, "members": 1}
+    trained_on = data.info.get("train", "train + dev")
+    trained_on = " + ".join(trained_on) if isinstance(trained_on, list) else trained_on
+    print(f"refit: training again from scratch on {trained_on} for {epochs} epochs "
+          f"(the best on dev in {first}" + (f": the median of its members' {chosen})" if len(runs) > 1 else ")"))
+    train_options = {**train_options, **task.refit_options(card), "epochs": epochs, "patience": epochs,
+                     "members": len(runs)}
     return train(task, name, data, workdir=workdir, monitor=("loss", "min"), extra_card=extra, **train_options)
 
 

@@ -36,6 +36,14 @@ def iob2_name(tag: str) -> str:
     return {"S-": "B-", "E-": "I-"}.get(tag[:2], tag[:2]) + tag[2:] if tag != "O" else tag
 
 
+def mean(tensors: Sequence) -> tf.Tensor:
+    """The elementwise mean of same-shaped tensors (the one tensor itself: a single model's graph is unchanged)."""
+    total = tf.convert_to_tensor(tensors[0])
+    for tensor in tensors[1:]:  # AddV2, not AddN: `zoo.serving.check_serving_ops` allows the ops TF Serving has
+        total = total + tensor
+    return total / float(len(tensors)) if len(tensors) > 1 else total
+
+
 class Tagger(tf.Module):
     """The exported NER graph: strings in; tokens, IOB2 tags, scores and entity spans out.
 
@@ -43,24 +51,34 @@ class Tagger(tf.Module):
     bucket padded only to its own longest sentence (the BiLSTM's work grows with the padded width,
     and a request's lengths vary a lot).
 
+    `model` may be several models that read the same features and tags (an ensemble's members,
+    trained on the same data): their emission scores and CRF parameters are averaged, so one Viterbi
+    pass decodes the CRF whose path score is the mean of theirs (a product of experts).
+
     `snapshot=True` (an export's tagger) reads the BiLSTM's fused kernels from a copy taken now
     (`zoo.block_lstm.snapshot_weights`), which spares each request a copy of them but no longer follows
     the model's training; a tagger used while the model trains (the dev-F1 callback's) keeps False.
     """
 
-    def __init__(self, model: keras.Model, features: FeatureSpec, tags: Vocabulary, vocab_path: str,
-                 chars_path: str | None = None, *, bucket_rows: int = BUCKET_ROWS, snapshot: bool = False):
+    def __init__(self, model: keras.Model | Sequence[keras.Model], features: FeatureSpec, tags: Vocabulary,
+                 vocab_path: str, chars_path: str | None = None, *, bucket_rows: int = BUCKET_ROWS,
+                 snapshot: bool = False):
         super().__init__(name="tagger")
         if bucket_rows < 1:
             raise ValueError(f"bucket_rows must be >= 1. Received: bucket_rows={bucket_rows}")
-        self.model = model
+        self.models = [model] if isinstance(model, keras.Model) else list(model)
+        if not self.models:
+            raise ValueError("a Tagger needs at least one model")
+        self.model = self.models[0]
         self.features = TokenFeatures(
             features, file_table(vocab_path, default_id=1), file_table(chars_path, default_id=1) if chars_path else None
         )
         self.iob2_tags = [iob2_name(t) for t in tags.tokens]
         self.tag_names = tf.constant(self.iob2_tags, dtype=tf.string)
         self.bucket_rows = bucket_rows
-        self.lstm_kernels = snapshot_weights(model) if snapshot else {}
+        # One snapshot per model; `lstm_kernels` stays the first model's.
+        self.member_kernels = [snapshot_weights(m) if snapshot else {} for m in self.models]
+        self.lstm_kernels = self.member_kernels[0]
 
     def _emissions(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
         """The model's outputs, (batch, width, tags), and the mask of real tokens, for sentences no longer than `width`."""
@@ -70,17 +88,21 @@ class Tagger(tf.Module):
         for key, values in self.features(tokens).items():
             shape = [batch, width] + ([-1] if values.ragged_rank == 2 else [])
             inputs[key] = values.to_tensor(default_value=0, shape=shape)
-        # Right-padded batches: the BiLSTM runs as two BlockLSTMV2 ops (zoo.block_lstm), not a loop of small ones.
-        with generic_rnn_kernels(self.model), block_lstm_kernels(self.model, self.lstm_kernels):
-            outputs = self.model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
-        return outputs, tf.sequence_mask(lengths, width)
+        inputs = inputs if len(inputs) > 1 else inputs["token_ids"]
+        outputs = []
+        for model, kernels in zip(self.models, self.member_kernels):
+            # Right-padded batches: the BiLSTM runs as two BlockLSTMV2 ops (zoo.block_lstm), not a loop of small ones.
+            with generic_rnn_kernels(model), block_lstm_kernels(model, kernels):
+                outputs.append(model(inputs, training=False))
+        return mean(outputs), tf.sequence_mask(lengths, width)
 
     def _decode(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
         """Tag ids and scores, (batch, width), of sentences no longer than `width` (>= 2)."""
         outputs, mask = self._emissions(tokens, width)
-        crf = crf_layer(self.model)
-        if crf is not None:
-            return decode_with_marginals(outputs, mask, crf.transitions, crf.start, crf.end)
+        crfs = [crf_layer(model) for model in self.models]
+        if crfs[0] is not None:
+            return decode_with_marginals(outputs, mask, *(mean([getattr(crf, key) for crf in crfs])
+                                                          for key in ("transitions", "start", "end")))
         return tf.cast(tf.argmax(outputs, axis=-1), tf.int32), tf.exp(tf.reduce_max(outputs, axis=-1))
 
     def _decode_in_buckets(self, tokens: tf.RaggedTensor, width, decode=None) -> tuple[tf.Tensor, tf.Tensor]:
@@ -137,8 +159,10 @@ class Tagger(tf.Module):
         return self._tag(tf.RaggedTensor.from_tensor(tokens, padding=""))
 
 
-def make_tagger(model: keras.Model, data: NerData, workdir: str | os.PathLike, *, snapshot: bool = False) -> Tagger:
-    """A `Tagger` whose vocabulary files (written to `workdir`) become assets of the export; `snapshot`: see `Tagger`."""
+def make_tagger(model: keras.Model | Sequence[keras.Model], data: NerData, workdir: str | os.PathLike, *,
+                snapshot: bool = False) -> Tagger:
+    """A `Tagger` of one model or an ensemble's members, whose vocabulary files (written to `workdir`) become
+    assets of the export; `snapshot`: see `Tagger`."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     data.vocab.save(workdir / "vocab.txt")

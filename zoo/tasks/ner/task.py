@@ -154,6 +154,7 @@ class NerTask(Task):
 
     word_vectors = True
     refits = True
+    ensembles = True  # members' emission scores and CRF parameters averaged in one export (`Tagger`)
 
     def read_data(self, args, config, *, with_dev=False):
         train, dev, info = read_ner_data(args.data, args.dev, scheme=args.data_scheme)
@@ -193,17 +194,19 @@ class NerTask(Task):
             check_no_vectors_for_search(data.embeddings)
 
     def training_card(self, models, runs, *, lr_decay=0.0, clipnorm=5.0, ema=0.0, freeze_embeddings=False, **options):
-        return {"lr_decay": lr_decay, "clipnorm": clipnorm, "ema": ema, "freeze_embeddings": freeze_embeddings}
+        return {"lr_decay": lr_decay, "clipnorm": clipnorm, "ema": ema, "freeze_embeddings": freeze_embeddings,
+                "parameters": sum(m.count_params() for m in models)}
 
     def serving_module(self, models, data, workdir, **options):
-        return make_tagger(models[0], data, workdir, snapshot=True)
+        return make_tagger(models, data, workdir, snapshot=True)
 
     def serving_signatures(self, tagger):
         return {"serving_default": tagger.serve_text, "tag_tokens": tagger.serve_tokens}
 
     def card(self, tagger):
         tags = sorted({t.decode("utf-8") for t in tagger.tag_names.numpy()}, key=lambda t: (t != "O", t[2:], t[:2]))
-        return {"num_tags": len(tags), "tags": tags, "features": dataclasses.asdict(tagger.features.spec)}
+        return {"num_tags": len(tags), "tags": tags, "features": dataclasses.asdict(tagger.features.spec),
+                "members": len(tagger.models)}
 
     def score(self, tagger, data, *, name, workdir, **options):
         predicted = tag_token_lists(tagger.serve_tokens, [s.tokens for s in data.dev])

@@ -168,21 +168,30 @@ class SiameseTask(Task):
     monitor, mode = MONITOR, "max"
     signatures = SIGNATURES
     options = {"margin": 0.25, "negatives": ("mean", "closest"), "symmetric": False, "objective": "accuracy",
-               "freeze_embeddings": False}
+               "freeze_embeddings": False, "tau": None}
     ensembles = True
     word_vectors = True
+    refits = True  # with the first export's τ (`refit_options`): dev can no longer calibrate it
     picture = "similarity_histograms.png"
     train_pictures = ("training_curves", "similarity_histograms")
     tuned_pictures = "dev similarity histograms of the best model: {workdir}/similarity_histograms.png"
 
-    def read_data(self, args, config):
+    def read_data(self, args, config, *, with_dev=False):
         """Without `--dev`, 10% of `--data` is held out (no question on both sides); `--extra` adds duplicates."""
         train, dev, info = read_siamese_data([args.data], args.dev, extra_specs=args.extra or (), dev_fraction=0.1,
                                              seed=args.seed)
+        if with_dev:  # dev's non-duplicates join as hard negatives, as the training pairs' do
+            train, info = train + dev, {**info, "train": [*info["train"], f"dev: {info['dev']}"]}
         data = prepare_siamese_data(train, dev, text_ids=default_text_ids(args.name), batch_size=args.batch_size,
                                     seed=args.seed, min_count=args.min_count, max_vocab=args.max_vocab, info=info,
                                     **vector_options(args))
         return data, config, {}
+
+    def read_data_with_dev(self, args, config):
+        return self.read_data(args, config, with_dev=True)
+
+    def refit_options(self, card):
+        return {"tau": card["tau"]}
 
     def sizes(self, data: SiameseData) -> dict:
         return {"vocab_size": data.num_ids}
@@ -192,9 +201,11 @@ class SiameseTask(Task):
         return compile_siamese(model, learning_rate=learning_rate, margin=margin, negatives=negatives,
                                symmetric=symmetric)
 
-    def check_options(self, data, *, tuning=False, objective="accuracy", **options):
+    def check_options(self, data, *, tuning=False, objective="accuracy", tau=None, **options):
         if objective not in OBJECTIVES:
             raise ZooError(f"Unknown threshold objective. Received: objective={objective!r}; allowed: {list(OBJECTIVES)}")
+        if tau is not None and not -1.0 <= tau <= 1.0:
+            raise ZooError(f"tau is a cosine similarity, in [-1, 1]. Received: tau={tau}")
         if tuning:
             check_no_vectors_for_search(data.embeddings)
 
@@ -221,15 +232,19 @@ class SiameseTask(Task):
                 "text_ids": dataclasses.asdict(server.text_ids_config), "embedding_dim": server.embedding_dim,
                 "members": len(server.encoders)}
 
-    def score(self, server, data, *, name, workdir, objective="accuracy", **options):
+    def score(self, server, data, *, name, workdir, objective="accuracy", tau=None, **options):
         """Calibrates τ of the encoders (one, or an ensemble) on dev, sets it in the serving graph and draws
-        the dev similarity histograms into `workdir`."""
+        the dev similarity histograms into `workdir`. A given `tau` (a refit's: the first export's) is set
+        instead, and dev is only reported at it."""
         scores = data.dev_index.similarities(embed_texts(server.embed, data.dev_index.texts))
-        report = similarity_report(scores, data.dev_index.labels, objective=objective)
-        server.tau.assign(report["calibrated"]["tau"])
-        plot_report_histograms(scores, data.dev_index.labels, report["calibrated"]["tau"],
-                               Path(workdir) / "similarity_histograms.png", title=f"{name} on dev")
-        return report, {"threshold": {"objective": objective, "calibrated_on": "dev"}, "metrics": dev_metrics(report)}
+        report = similarity_report(scores, data.dev_index.labels, objective=objective, tau=tau)
+        chosen = report["calibrated"]["tau"] if tau is None else float(tau)
+        server.tau.assign(chosen)
+        plot_report_histograms(scores, data.dev_index.labels, chosen, Path(workdir) / "similarity_histograms.png",
+                               title=f"{name} on dev")
+        threshold = ({"objective": objective, "calibrated_on": "dev"} if tau is None
+                     else {"given": float(tau), "calibrated_on": "dev, by the first export (refit)"})
+        return report, {"threshold": threshold, "metrics": dev_metrics(report)}
 
     def example_inputs(self):
         return {"text_a": ["How do I learn Python ?"], "text_b": ["What is the best way to learn Python ?"]}
@@ -250,7 +265,7 @@ class SiameseTask(Task):
     format_report = staticmethod(format_report)
 
     def export_note(self, report):
-        return f" (tau {report['calibrated']['tau']:.3f} in its model card)"
+        return f" (tau {report.get('at_tau', report['calibrated'])['tau']:.3f} in its model card)"
 
     def predict(self, export, inputs, **options):
         if len(inputs) % 2:
