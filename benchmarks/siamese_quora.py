@@ -89,9 +89,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also train the course's model (LSTM 128, masked mean, L2; duplicates only; margin 0.25)")
     parser.add_argument("--course-epochs", type=int, default=6)
     parser.add_argument("--collection", type=int, default=10000, help="questions in the nearest-duplicate index")
-    parser.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--refit", action="store_true",
                         help="then train the same ensemble again on train + dev for the epochs dev chose, with the "
-                             "first export's tau (`zoo train --refit`), exported as the next version (default: on)")
+                             "first export's tau (`zoo train --refit`), exported as the next version (about doubles "
+                             "the training time)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (the budget is 2 cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
