@@ -69,7 +69,8 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     path, dev_report = train_ner(
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
         learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, patience=args.patience, seed=seed,
-        members=args.members, verbose=2,
+        members=args.members, config={k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)},
+        verbose=2,
     )
     seconds = time.perf_counter() - started
     card = json.loads((path / "model_card.json").read_text())
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="show every other training word as <UNK> with probability P")
     parser.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
                         help="train with a moving average of the weights written into the model every epoch (0: off)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="model config override, e.g. variational_dropout=true")
     parser.add_argument("--members", type=int, default=1, metavar="N",
                         help="train N models per seed (seeds SEED..SEED+N-1) and score their ensemble, one export")
     parser.add_argument("--name", help="results file name suffix (ner_<dataset>_<name>.json), for variants")

@@ -172,3 +172,22 @@ def test_an_ema_longer_than_an_epoch_is_warned_about(crf_data):
     model = zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes())
     with pytest.warns(UserWarning, match=r"averages over about 100 steps, and an epoch has \d+: "):
         NerTask().compile(model, learning_rate=0.01, data=crf_data, ema=0.99)
+
+
+def test_variational_dropout_drops_the_same_features_at_every_token():
+    import keras
+
+    import zoo
+
+    model = zoo.build("bilstm_crf_ner", preset="tiny", vocab_size=50, char_vocab_size=20, num_tags=5, dropout=0.5,
+                      variational_dropout=True)
+    ones = np.ones((4, 7, 16), "float32")
+    for name in ("feature_dropout", "encoder_dropout_0"):
+        layer = model.get_layer(name)
+        assert isinstance(layer, keras.layers.SpatialDropout1D)
+        out = keras.ops.convert_to_numpy(layer(ones, training=True))
+        assert (out == 0).any() and (out != 0).any()
+        np.testing.assert_array_equal(out, np.broadcast_to(out[:, :1], out.shape))  # one mask per sentence
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(ones, training=False)), ones)
+    plain = zoo.build("bilstm_crf_ner", preset="tiny", vocab_size=50, char_vocab_size=20, num_tags=5, dropout=0.5)
+    assert type(plain.get_layer("feature_dropout")) is keras.layers.Dropout

@@ -50,6 +50,7 @@ def bilstm_crf_ner(
     lstm_units: int = 200,
     num_layers: int = 1,
     dropout: float = 0.5,
+    variational_dropout: bool = False,
 ) -> keras.Model:
     """[word embedding; char CNN; word shape] -> BiLSTM x num_layers -> emissions -> CRF.
 
@@ -66,6 +67,8 @@ def bilstm_crf_ner(
         lstm_units: units of each LSTM direction.
         num_layers: stacked bidirectional layers.
         dropout: dropout on the concatenated features and after each recurrent layer.
+        variational_dropout: drop the same features at every token of a sentence (variational
+            dropout; Reimers & Gurevych 2017 found it helps BiLSTM-CRF taggers) instead of anew per token.
 
     Returns:
         An uncompiled functional model whose output is the emission scores (batch, time, K) of
@@ -86,8 +89,9 @@ def bilstm_crf_ner(
     # mask would let the backward LSTM read padding (tags then depended on the batch's longest sentence).
     x = layers.Concatenate(name="token_features")([words, chars, shapes])
     if dropout:
-        x = layers.Dropout(dropout, name="feature_dropout")(x)
-    x = recurrent_stack(x, units=lstm_units, num_layers=num_layers, cell="lstm", dropout=dropout)
+        x = (layers.SpatialDropout1D if variational_dropout else layers.Dropout)(dropout, name="feature_dropout")(x)
+    x = recurrent_stack(x, units=lstm_units, num_layers=num_layers, cell="lstm", dropout=dropout,
+                        variational=variational_dropout)
     # Head
     emissions = layers.Dense(num_tags, name="emissions")(x)
     emissions = CRF(num_tags, name="crf")(emissions)

@@ -41,6 +41,7 @@ def recurrent_stack(
     bidirectional: bool = True,
     dropout: float = 0.0,
     residual: bool = False,
+    variational: bool = False,
     name: str = "encoder",
 ):
     """`num_layers` recurrent layers returning sequences, each optionally bidirectional.
@@ -52,6 +53,8 @@ def recurrent_stack(
         cell: a key of `RECURRENT_CELLS`: "lstm", "gru", "rnn" (tanh) or "irnn" (identity RNN).
         bidirectional: wrap each layer in `Bidirectional` (taggers and classifiers only).
         dropout: dropout after each recurrent layer.
+        variational: drop the same units at every time step of a sequence (`SpatialDropout1D`;
+            Gal & Ghahramani's variational dropout between layers) instead of anew at each step.
         residual: add each layer's input to its output from the second layer on, where the widths
             match (the first layer's input is the embedding, whose width differs in general).
         name: prefix of the layer names, `{name}_{cell}_{i}` and so on.
@@ -66,7 +69,7 @@ def recurrent_stack(
             layer = layers.Bidirectional(layer, name=f"{name}_bi{cell}_{i}")
         y = layer(x)
         if dropout:
-            y = layers.Dropout(dropout, name=f"{name}_dropout_{i}")(y)
+            y = (layers.SpatialDropout1D if variational else layers.Dropout)(dropout, name=f"{name}_dropout_{i}")(y)
         x = layers.Add(name=f"{name}_residual_{i}")([x, y]) if residual and i > 0 else y
     return x
 
