@@ -153,6 +153,15 @@ def track_signature_variables(module, signatures: Mapping[str, Callable]) -> Non
     module.serving_variables = list(variables.values())
 
 
+def ensemble_mean(members: Sequence):
+    """The elementwise mean of an ensemble's same-shaped outputs in a serving graph (one member: itself,
+    so a single model's graph gains no ops). Keras variables are read first: `tf.stack` does not take them."""
+    import tensorflow as tf
+
+    members = [tf.convert_to_tensor(member) for member in members]
+    return members[0] if len(members) == 1 else tf.reduce_mean(tf.stack(members), axis=0)
+
+
 @contextlib.contextmanager
 def generic_rnn_kernels(model):
     """Traces a Keras model's recurrent layers with the generic kernels: cuDNN-only ops do not run on CPU servers."""

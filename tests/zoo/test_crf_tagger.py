@@ -89,7 +89,7 @@ def test_crf_export_reloads_without_zoo(crf_export):
 
 def test_the_export_reads_a_snapshot_of_the_lstm_kernels(crf_export):
     # zoo train's export: each BiLSTM direction's fused kernel is a saved variable, not a per-request concat.
-    kernels = load(crf_export).lstm_kernels
+    (kernels,) = load(crf_export).lstm_kernels  # one model, one snapshot
     assert kernels and {key.rsplit("_", 1)[1] for key in kernels} == {"forward", "backward"}
     assert all(len(v.shape) == 2 for v in kernels.values())
 

@@ -38,7 +38,7 @@ def test_an_ensemble_decodes_the_mean_of_its_members_emissions_and_crf(ner_data,
     models = members(ner_data, 2)
     singles = [make_tagger(m, ner_data, tmp_path / f"m{i}", snapshot=True) for i, m in enumerate(models)]
     ensemble = make_tagger(models, ner_data, tmp_path / "ensemble", snapshot=True)
-    assert len(ensemble.models) == 2 and len(ensemble.member_kernels) == 2
+    assert len(ensemble.models) == 2 and len(ensemble.lstm_kernels) == 2
     tokens = tf.ragged.constant([list(s.tokens) for s in synthetic_sentences[240:260]])
     width = tf.cast(tf.reduce_max(tokens.row_lengths()), tf.int64)
     emissions = [tagger._emissions(tokens, width)[0].numpy() for tagger in singles]

@@ -334,3 +334,13 @@ def test_cli_refit_trains_on_train_plus_dev_and_keeps_the_first_tau(tmp_path, ca
     served = load(tmp_path / "out" / "siamese_bow" / "2").signatures["serving_default"]
     similarity = served(text_a=tf.constant(["How do I learn chess ?"]), text_b=tf.constant(["Where is chess ?"]))
     assert bool(similarity["is_duplicate"][0]) == (float(similarity["similarity"][0]) >= first["tau"])
+
+
+def test_a_given_tau_outside_the_cosine_range_is_refused(siamese_data):
+    from zoo.errors import ZooError
+    from zoo.tasks.base import get_task
+
+    task = get_task("siamese")
+    task.check_options(siamese_data, tau=0.5)
+    with pytest.raises(ZooError, match=r"tau is a cosine similarity, in \[-1, 1\]. Received: tau=1.5"):
+        task.check_options(siamese_data, tau=1.5)

@@ -29,7 +29,7 @@ class Task:
         options: keyword options of `train` beyond the shared ones, with their defaults.
         ensembles: whether `train(members=N)` may train N models and export them together.
         word_vectors: whether the task's data can start the embedding from pretrained vectors.
-        refits: whether the task has `read_data_with_dev` (`zoo train --refit`) and nothing in its
+        refits: whether the task's `read_data` takes `with_dev` (`zoo train --refit`) and nothing in its
             export is chosen on dev once dev is trained on (what was, such as a threshold calibrated on
             dev, the refit takes from the first export: `refit_options`).
         set_options: `--set` keys that `read_data` takes itself (data and training options), not model config.
@@ -66,9 +66,9 @@ class Task:
 
     def read_data_with_dev(self, args, config: dict) -> tuple[Any, dict, dict]:
         """`read_data` with the dev data added to the training data, vocabularies included (tasks with
-        `refits`); dev stays dev, so the pipelines and hooks work unchanged, though its figures are no
-        longer held out."""
-        raise NotImplementedError
+        `refits`, whose `read_data` takes `with_dev=True` for it); dev stays dev, so the pipelines and
+        hooks work unchanged, though its figures are no longer held out."""
+        return self.read_data(args, config, with_dev=True)
 
     def refit_options(self, card: dict) -> dict:
         """Task options that a refit takes from the first export's `card` instead of choosing them on dev."""

@@ -31,7 +31,7 @@ from pipelines.sentiment import (
 )
 from pipelines.readers.spec import parse_spec
 from pipelines.vocab import Vocabulary, file_table
-from zoo.export import generic_rnn_kernels, read_card, resolve_export
+from zoo.export import ensemble_mean, generic_rnn_kernels, read_card, resolve_export
 from zoo.pretrained import check_no_vectors_for_search, vector_options, vocabulary_with_vectors
 from zoo.tasks.base import Task
 from zoo.tasks.loops import export_module, train, tune
@@ -150,7 +150,7 @@ class SentimentClassifier(tf.Module):
         for model in self.models:
             with generic_rnn_kernels(model):
                 members.append(model(ids, training=False))
-        probabilities = members[0] if len(members) == 1 else tf.reduce_mean(tf.stack(members), axis=0)
+        probabilities = ensemble_mean(members)
         label_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
         return {"label": tf.gather(self.class_names, label_ids), "label_id": label_ids,
                 "probabilities": probabilities}

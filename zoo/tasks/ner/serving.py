@@ -14,7 +14,7 @@ from pipelines.spans import entity_spans_from_ids
 from pipelines.text import tokenize
 from pipelines.vocab import Vocabulary, file_table
 from zoo.block_lstm import block_lstm_kernels, snapshot_weights
-from zoo.export import generic_rnn_kernels
+from zoo.export import ensemble_mean, generic_rnn_kernels
 from zoo.layers.crf import CRF
 from zoo.tasks.loops import export_module
 from zoo.tasks.ner.data import NerData, TASK
@@ -34,14 +34,6 @@ def crf_layer(model: keras.Model) -> CRF | None:
 def iob2_name(tag: str) -> str:
     """The IOB2 name of an IOB2 or IOBES tag (S- -> B-, E- -> I-)."""
     return {"S-": "B-", "E-": "I-"}.get(tag[:2], tag[:2]) + tag[2:] if tag != "O" else tag
-
-
-def mean(tensors: Sequence) -> tf.Tensor:
-    """The elementwise mean of same-shaped tensors (the one tensor itself: a single model's graph is unchanged)."""
-    total = tf.convert_to_tensor(tensors[0])
-    for tensor in tensors[1:]:  # AddV2, not AddN: `zoo.serving.check_serving_ops` allows the ops TF Serving has
-        total = total + tensor
-    return total / float(len(tensors)) if len(tensors) > 1 else total
 
 
 class Tagger(tf.Module):
@@ -76,9 +68,7 @@ class Tagger(tf.Module):
         self.iob2_tags = [iob2_name(t) for t in tags.tokens]
         self.tag_names = tf.constant(self.iob2_tags, dtype=tf.string)
         self.bucket_rows = bucket_rows
-        # One snapshot per model; `lstm_kernels` stays the first model's.
-        self.member_kernels = [snapshot_weights(m) if snapshot else {} for m in self.models]
-        self.lstm_kernels = self.member_kernels[0]
+        self.lstm_kernels = [snapshot_weights(m) if snapshot else {} for m in self.models]  # one per model
 
     def _emissions(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
         """The model's outputs, (batch, width, tags), and the mask of real tokens, for sentences no longer than `width`."""
@@ -90,18 +80,18 @@ class Tagger(tf.Module):
             inputs[key] = values.to_tensor(default_value=0, shape=shape)
         inputs = inputs if len(inputs) > 1 else inputs["token_ids"]
         outputs = []
-        for model, kernels in zip(self.models, self.member_kernels):
+        for model, kernels in zip(self.models, self.lstm_kernels):
             # Right-padded batches: the BiLSTM runs as two BlockLSTMV2 ops (zoo.block_lstm), not a loop of small ones.
             with generic_rnn_kernels(model), block_lstm_kernels(model, kernels):
                 outputs.append(model(inputs, training=False))
-        return mean(outputs), tf.sequence_mask(lengths, width)
+        return ensemble_mean(outputs), tf.sequence_mask(lengths, width)
 
     def _decode(self, tokens: tf.RaggedTensor, width) -> tuple[tf.Tensor, tf.Tensor]:
         """Tag ids and scores, (batch, width), of sentences no longer than `width` (>= 2)."""
         outputs, mask = self._emissions(tokens, width)
         crfs = [crf_layer(model) for model in self.models]
         if crfs[0] is not None:
-            return decode_with_marginals(outputs, mask, *(mean([getattr(crf, key) for crf in crfs])
+            return decode_with_marginals(outputs, mask, *(ensemble_mean([getattr(crf, key) for crf in crfs])
                                                           for key in ("transitions", "start", "end")))
         return tf.cast(tf.argmax(outputs, axis=-1), tf.int32), tf.exp(tf.reduce_max(outputs, axis=-1))
 

@@ -166,9 +166,6 @@ class NerTask(Task):
                                 word_dropout=args.word_dropout, **vector_options(args))
         return data, config, {}
 
-    def read_data_with_dev(self, args, config):
-        return self.read_data(args, config, with_dev=True)
-
     def sizes(self, data: NerData) -> dict:
         return data.sizes()
 

@@ -187,9 +187,6 @@ class SiameseTask(Task):
                                     **vector_options(args))
         return data, config, {}
 
-    def read_data_with_dev(self, args, config):
-        return self.read_data(args, config, with_dev=True)
-
     def refit_options(self, card):
         return {"tau": card["tau"]}
 
