@@ -191,3 +191,26 @@ def test_variational_dropout_drops_the_same_features_at_every_token():
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(ones, training=False)), ones)
     plain = zoo.build("bilstm_crf_ner", preset="tiny", vocab_size=50, char_vocab_size=20, num_tags=5, dropout=0.5)
     assert type(plain.get_layer("feature_dropout")) is keras.layers.Dropout
+
+
+def test_a_character_bilstm_tagger_trains_and_exports(tmp_path, synthetic_sentences, monkeypatch, capsys):
+    # `--set char_encoder=bilstm` (Lample et al.'s character features): the export serves it like the CNN one.
+    from pipelines.readers import write_token_tag
+    from zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    write_token_tag(tmp_path / "train.tsv", synthetic_sentences[:160])
+    write_token_tag(tmp_path / "dev.tsv", synthetic_sentences[160:200])
+    assert main(["train", "bilstm_crf_ner", "--data", "tsv:train.tsv", "--dev", "tsv:dev.tsv", "--epochs", "1",
+                 "--preset", "tiny", "--set", "char_encoder=bilstm", "--workdir", "run", "--export-dir", "out"]) == 0
+    export = tmp_path / "out" / "bilstm_crf_ner" / "1"
+    card = read_card(export)
+    assert card["config"]["char_encoder"] == "bilstm"
+    serve = load(export).signatures["tag_tokens"]
+    alone = serve(tokens=tf.constant([["Maria", "met", "Bob", "."]]))
+    padded = serve(tokens=tf.constant([["Maria", "met", "Bob", "."] + [""] * 8, ["Internationalisation"] * 12]))
+    np.testing.assert_allclose(padded["scores"].numpy()[0, :4], alone["scores"].numpy()[0], rtol=1e-5, atol=1e-6)
+    check_export(export, {"serving_default": {"text": ["Maria met the World Bank in Paris on Monday ."]}})
+    assert main(["train", "bilstm_crf_ner", "--data", "tsv:train.tsv", "--preset", "tiny",
+                 "--set", "char_encoder=lstm", "--workdir", "run2", "--export-dir", "out2"]) == 2
+    assert "char_encoder='lstm'; allowed: ['cnn', 'bilstm']" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 from pipelines.features import NUM_SHAPES
+from zoo.layers.char_bilstm import CharBiLSTM
 from zoo.layers.char_cnn import CharCNN
 from zoo.layers.crf import CRF
 from zoo.models.blocks import recurrent_stack, token_embedding
@@ -21,6 +22,18 @@ def search_space(hp) -> dict:
         "num_layers": hp.Int("num_layers", 1, 2),
         "dropout": hp.Float("dropout", 0.3, 0.6, step=0.1),
     }
+
+
+CHAR_ENCODERS = ("cnn", "bilstm")
+
+
+def char_features(char_ids, *, encoder: str, vocab_size: int, char_dim: int, filters: int, kernel_size: int, units: int):
+    """Each word's character feature, (batch, time, features), from the chosen character encoder."""
+    if encoder == "cnn":
+        return CharCNN(vocab_size, char_dim, filters, kernel_size, name="char_cnn")(char_ids)
+    if encoder == "bilstm":
+        return CharBiLSTM(vocab_size, char_dim, units, name="char_bilstm")(char_ids)
+    raise ValueError(f"Unknown character encoder. Received: char_encoder={encoder!r}; allowed: {list(CHAR_ENCODERS)}")
 
 
 PRESETS = {
@@ -46,13 +59,15 @@ def bilstm_crf_ner(
     char_dim: int = 30,
     char_filters: int = 50,
     char_kernel_size: int = 3,
+    char_encoder: str = "cnn",
+    char_units: int = 25,
     shape_dim: int = 8,
     lstm_units: int = 200,
     num_layers: int = 1,
     dropout: float = 0.5,
     variational_dropout: bool = False,
 ) -> keras.Model:
-    """[word embedding; char CNN; word shape] -> BiLSTM x num_layers -> emissions -> CRF.
+    """[word embedding; char CNN or BiLSTM; word shape] -> BiLSTM x num_layers -> emissions -> CRF.
 
     Args:
         vocab_size: word vocabulary size (`<PAD>`=0, `<UNK>`=1); words are looked up lower-cased
@@ -63,6 +78,9 @@ def bilstm_crf_ner(
         char_dim: character embedding size.
         char_filters: character CNN filters (the size of the character feature of a word).
         char_kernel_size: characters each filter sees.
+        char_encoder: "cnn" (Ma & Hovy 2016: `CharCNN`, `char_filters` features) or "bilstm"
+            (Lample et al. 2016: `CharBiLSTM`, the final states of `char_units` per direction).
+        char_units: units of each direction of the character BiLSTM.
         shape_dim: word-shape embedding size.
         lstm_units: units of each LSTM direction.
         num_layers: stacked bidirectional layers.
@@ -83,7 +101,8 @@ def bilstm_crf_ner(
     shape_ids = keras.Input(shape=(None,), dtype="int32", name="shape_ids")
     # Body
     words = token_embedding(token_ids, vocab_size=vocab_size, embedding_dim=embedding_dim)
-    chars = CharCNN(char_vocab_size, char_dim, char_filters, char_kernel_size, name="char_cnn")(char_ids)
+    chars = char_features(char_ids, encoder=char_encoder, vocab_size=char_vocab_size, char_dim=char_dim,
+                          filters=char_filters, kernel_size=char_kernel_size, units=char_units)
     shapes = layers.Embedding(NUM_SHAPES, shape_dim, mask_zero=True, name="shape_embedding")(shape_ids)
     # All three carry the padding mask: Concatenate's is the OR of its inputs', and one without a
     # mask would let the backward LSTM read padding (tags then depended on the batch's longest sentence).

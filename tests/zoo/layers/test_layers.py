@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import zoo.layers.attention_pooling
+import zoo.layers.char_bilstm
 import zoo.layers.char_cnn
 import zoo.layers.crf
 import zoo.layers.masked_max_pooling
@@ -15,6 +16,7 @@ import zoo.layers.multi_width_conv
 import zoo.layers.triplet_loss
 from tests.helpers import check_layer
 from zoo.layers.attention_pooling import AttentionPooling1D
+from zoo.layers.char_bilstm import CharBiLSTM
 from zoo.layers.char_cnn import CharCNN
 from zoo.layers.crf import CRF
 from zoo.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
@@ -22,7 +24,7 @@ from zoo.layers.masked_mean_pooling import MaskedGlobalAveragePooling1D
 from zoo.layers.multi_width_conv import MultiWidthConv1D
 from zoo.layers.triplet_loss import TripletLossLayer
 
-MODULES = [zoo.layers.attention_pooling, zoo.layers.char_cnn, zoo.layers.crf, zoo.layers.masked_max_pooling,
+MODULES = [zoo.layers.attention_pooling, zoo.layers.char_bilstm, zoo.layers.char_cnn, zoo.layers.crf, zoo.layers.masked_max_pooling,
            zoo.layers.masked_mean_pooling, zoo.layers.multi_width_conv, zoo.layers.triplet_loss]
 RNG = np.random.default_rng(0)
 SEQUENCES = RNG.normal(size=(2, 5, 4)).astype("float32")
@@ -40,6 +42,8 @@ CASES = {
     "MultiWidthConv1D": lambda: (MultiWidthConv1D(filters=3, kernel_sizes=(2, 3)), SEQUENCES, (2, 6), {}),
     "CharCNN": lambda: (CharCNN(vocab_size=10, char_dim=4, filters=3), RNG.integers(0, 10, (2, 5, 6)).astype("int32"),
                         (2, 5, 3), {}),
+    "CharBiLSTM": lambda: (CharBiLSTM(vocab_size=10, char_dim=4, units=3),
+                           RNG.integers(0, 10, (2, 5, 6)).astype("int32"), (2, 5, 6), {}),
     "TripletLossLayer": lambda: (TripletLossLayer(margin=0.5), unit_pairs(), (4, 2, 3), {}),
 }
 
