@@ -213,4 +213,14 @@ def test_a_character_bilstm_tagger_trains_and_exports(tmp_path, synthetic_senten
     check_export(export, {"serving_default": {"text": ["Maria met the World Bank in Paris on Monday ."]}})
     assert main(["train", "bilstm_crf_ner", "--data", "tsv:train.tsv", "--preset", "tiny",
                  "--set", "char_encoder=lstm", "--workdir", "run2", "--export-dir", "out2"]) == 2
-    assert "char_encoder='lstm'; allowed: ['cnn', 'bilstm']" in capsys.readouterr().err
+    assert "char_encoder='lstm'; allowed: ['cnn', 'bilstm', 'cnn+bilstm']" in capsys.readouterr().err
+
+
+def test_both_character_encoders_side_by_side():
+    import zoo
+
+    sizes = {"vocab_size": 50, "char_vocab_size": 20, "num_tags": 5}
+    both = zoo.build("bilstm_crf_ner", preset="tiny", char_encoder="cnn+bilstm", char_units=3, **sizes)
+    assert both.get_layer("char_features").output.shape[-1] == 4 + 6  # tiny's 4 filters + 2 x 3 units
+    assert {"char_cnn", "char_bilstm"} <= {layer.name for layer in both.layers}
+    assert "char_bilstm" not in {layer.name for layer in zoo.build("bilstm_crf_ner", preset="tiny", **sizes).layers}

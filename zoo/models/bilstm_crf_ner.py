@@ -24,16 +24,19 @@ def search_space(hp) -> dict:
     }
 
 
-CHAR_ENCODERS = ("cnn", "bilstm")
+CHAR_ENCODERS = ("cnn", "bilstm", "cnn+bilstm")
 
 
 def char_features(char_ids, *, encoder: str, vocab_size: int, char_dim: int, filters: int, kernel_size: int, units: int):
-    """Each word's character feature, (batch, time, features), from the chosen character encoder."""
-    if encoder == "cnn":
-        return CharCNN(vocab_size, char_dim, filters, kernel_size, name="char_cnn")(char_ids)
-    if encoder == "bilstm":
-        return CharBiLSTM(vocab_size, char_dim, units, name="char_bilstm")(char_ids)
-    raise ValueError(f"Unknown character encoder. Received: char_encoder={encoder!r}; allowed: {list(CHAR_ENCODERS)}")
+    """Each word's character features, (batch, time, features), from the chosen character encoder(s)."""
+    if encoder not in CHAR_ENCODERS:
+        raise ValueError(f"Unknown character encoder. Received: char_encoder={encoder!r}; allowed: {list(CHAR_ENCODERS)}")
+    features = []
+    if "cnn" in encoder.split("+"):
+        features.append(CharCNN(vocab_size, char_dim, filters, kernel_size, name="char_cnn")(char_ids))
+    if "bilstm" in encoder.split("+"):
+        features.append(CharBiLSTM(vocab_size, char_dim, units, name="char_bilstm")(char_ids))
+    return features[0] if len(features) == 1 else layers.Concatenate(name="char_features")(features)
 
 
 PRESETS = {
@@ -78,8 +81,9 @@ def bilstm_crf_ner(
         char_dim: character embedding size.
         char_filters: character CNN filters (the size of the character feature of a word).
         char_kernel_size: characters each filter sees.
-        char_encoder: "cnn" (Ma & Hovy 2016: `CharCNN`, `char_filters` features) or "bilstm"
-            (Lample et al. 2016: `CharBiLSTM`, the final states of `char_units` per direction).
+        char_encoder: "cnn" (Ma & Hovy 2016: `CharCNN`, `char_filters` features), "bilstm"
+            (Lample et al. 2016: `CharBiLSTM`, the final states of `char_units` per direction), or
+            "cnn+bilstm", both side by side (each with its own character embedding).
         char_units: units of each direction of the character BiLSTM.
         shape_dim: word-shape embedding size.
         lstm_units: units of each LSTM direction.
