@@ -68,7 +68,7 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     started = time.perf_counter()
     path, dev_report = train_ner(
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
-        learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, patience=args.patience, seed=seed,
+        learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, momentum=args.momentum, patience=args.patience, seed=seed,
         members=args.members, config={k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)},
         verbose=2,
     )
@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="show every other training word as <UNK> with probability P")
     parser.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
                         help="train with a moving average of the weights written into the model every epoch (0: off)")
+    parser.add_argument("--momentum", type=float, default=0.0,
+                        help="train with SGD and this momentum instead of Adam (0: Adam)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                         help="model config override, e.g. variational_dropout=true")
     parser.add_argument("--members", type=int, default=1, metavar="N",

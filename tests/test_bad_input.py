@@ -222,6 +222,8 @@ CLI_CASES = [
      "argument --singleton-unk: expected a probability in [0, 1], got 1.5"),
     (["train", "bilstm_crf_ner", "--data", "tsv:x", "--ema", "1.5"], {},
      "argument --ema: expected a probability in [0, 1], got 1.5"),
+    (["train", "bilstm_crf_ner", "--data", "tsv:x", "--momentum", "2"], {},
+     "argument --momentum: expected a probability in [0, 1], got 2.0"),
     (["train", "siamese_bow", "--data", "quora:{d}/q.tsv", "--word-vectors", "{d}/missing.txt"],
      {"q.tsv": "".join(f"{p.label}\t{p.text_a}\t{p.text_b}\t{i}\n" for i, p in enumerate(paraphrases(TOPICS))).encode()},
      "missing.txt: file not found"),

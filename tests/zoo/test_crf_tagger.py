@@ -165,6 +165,24 @@ def test_ema_writes_the_weight_average_into_the_model_every_epoch(crf_data, tmp_
     assert read_card(path)["training"]["ema"] == 0.9
 
 
+def test_momentum_trains_with_sgd(crf_data, tmp_path):
+    import keras
+
+    import zoo
+    from zoo.errors import ZooError
+    from zoo.tasks.ner.task import NerTask, compile_tagger
+
+    model = compile_tagger(zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes()), momentum=0.9)
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.momentum == 0.9
+    assert isinstance(compile_tagger(zoo.build("bilstm_crf_ner", preset="tiny", **crf_data.sizes())).optimizer,
+                      keras.optimizers.Adam)
+    path, _ = train_ner("bilstm_crf_ner", crf_data, epochs=1, workdir=tmp_path / "work", export_dir=tmp_path / "out",
+                        preset="tiny", learning_rate=0.05, momentum=0.9, verbose=0)
+    assert read_card(path)["training"]["optimizer"] == "sgd (momentum 0.9)"
+    with pytest.raises(ZooError, match=r"momentum is SGD's, in \[0, 1\) \(0: Adam\). Received: momentum=1.0"):
+        NerTask().check_options(crf_data, momentum=1.0)
+
+
 def test_an_ema_longer_than_an_epoch_is_warned_about(crf_data):
     import zoo
     from zoo.tasks.ner.task import NerTask

@@ -74,6 +74,9 @@ def ner(parser: argparse.ArgumentParser, command: str) -> None:
         parser.add_argument("--ema", type=probability, default=0.0, metavar="MOMENTUM",
                             help="NER: keep a moving average of the weights (e.g. 0.99) and make it the model's at "
                                  "every epoch's end, before the dev score (default 0: off)")
+        parser.add_argument("--momentum", type=probability, default=0.0,
+                            help="NER: train with SGD and this momentum (Ma & Hovy: 0.9 with lr 0.015) instead of Adam "
+                                 "(default 0: Adam)")
     word_vectors(parser, command)
     members(parser, command)
 

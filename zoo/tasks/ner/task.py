@@ -37,9 +37,10 @@ SIGNATURES = {
 
 def compile_tagger(
     model: keras.Model, *, learning_rate: float = 1e-3, clipnorm: float = 5.0, decay_steps: int | None = None,
-    decay_rate: float = 0.05, ema: float = 0.0, epoch_steps: int | None = None,
+    decay_rate: float = 0.05, ema: float = 0.0, epoch_steps: int | None = None, momentum: float = 0.0,
 ) -> keras.Model:
-    """Adam with gradient clipping; CRF likelihood or padding-aware NLL; token accuracy.
+    """Adam (or, with `momentum` > 0, SGD with that momentum) with gradient clipping; CRF likelihood or
+    padding-aware NLL; token accuracy.
 
     With `decay_steps` the learning rate decays as lr / (1 + decay_rate * step / decay_steps)
     (pass the steps of one epoch for the per-epoch schedule of Lample et al. and Ma & Hovy).
@@ -53,9 +54,11 @@ def compile_tagger(
     if ema and not epoch_steps:
         raise ValueError(f"ema needs epoch_steps (how often the average replaces the weights). Received: ema={ema}")
     crf = crf_layer(model)
+    averaging = {"use_ema": ema > 0, "ema_momentum": ema or 0.99, "ema_overwrite_frequency": epoch_steps if ema else None}
+    optimizer = (keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, clipnorm=clipnorm, **averaging)
+                 if momentum else keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm, **averaging))
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm, use_ema=ema > 0,
-                                        ema_momentum=ema or 0.99, ema_overwrite_frequency=epoch_steps if ema else None),
+        optimizer=optimizer,
         loss=crf.loss if crf else MaskedSparseNLL(),
         metrics=[MaskedAccuracy()],
     )
@@ -149,7 +152,7 @@ class NerTask(Task):
     noun = "an NER tagger"
     monitor, mode = MONITOR, "max"
     signatures = SIGNATURES
-    options = {"lr_decay": 0.0, "clipnorm": 5.0, "ema": 0.0, "freeze_embeddings": False}
+    options = {"lr_decay": 0.0, "clipnorm": 5.0, "ema": 0.0, "momentum": 0.0, "freeze_embeddings": False}
     picture = "confusion_matrix.png"
 
     word_vectors = True
@@ -169,9 +172,10 @@ class NerTask(Task):
     def sizes(self, data: NerData) -> dict:
         return data.sizes()
 
-    def compile(self, model, *, learning_rate, data=None, epochs=None, lr_decay=0.0, clipnorm=5.0, ema=0.0, **options):
+    def compile(self, model, *, learning_rate, data=None, epochs=None, lr_decay=0.0, clipnorm=5.0, ema=0.0,
+                momentum=0.0, **options):
         """`lr_decay` > 0 divides the learning rate by (1 + lr_decay * epoch), stepwise; `ema` > 0 averages
-        the weights (see `compile_tagger`)."""
+        the weights; `momentum` > 0 trains with SGD instead of Adam (see `compile_tagger`)."""
         steps = sum(1 for _ in data.train_ds) if lr_decay or ema else None
         if ema and ema ** steps > 0.05:
             warnings.warn(f"ema={ema} averages over about {1 / (1 - ema):.0f} steps, and an epoch has {steps}: the "
@@ -179,19 +183,23 @@ class NerTask(Task):
                           f"({ema ** steps:.0%} of its weight); use a smaller momentum, e.g. "
                           f"{max(0.0, 1 - 3 / steps):.2f}")
         return compile_tagger(model, learning_rate=learning_rate, clipnorm=clipnorm, decay_steps=steps if lr_decay else None,
-                              decay_rate=lr_decay, ema=ema, epoch_steps=steps)
+                              decay_rate=lr_decay, ema=ema, epoch_steps=steps, momentum=momentum)
 
     def callbacks(self, data, workdir, model=None, **options):
         return [DevF1(data, workdir)]
 
-    def check_options(self, data, *, tuning=False, ema=0.0, **options):
+    def check_options(self, data, *, tuning=False, ema=0.0, momentum=0.0, **options):
         if not 0.0 <= ema < 1.0:
             raise ZooError(f"ema is the moving average's momentum, in [0, 1) (0: off). Received: ema={ema}")
+        if not 0.0 <= momentum < 1.0:
+            raise ZooError(f"momentum is SGD's, in [0, 1) (0: Adam). Received: momentum={momentum}")
         if tuning:
             check_no_vectors_for_search(data.embeddings)
 
-    def training_card(self, models, runs, *, lr_decay=0.0, clipnorm=5.0, ema=0.0, freeze_embeddings=False, **options):
+    def training_card(self, models, runs, *, lr_decay=0.0, clipnorm=5.0, ema=0.0, momentum=0.0, freeze_embeddings=False,
+                      **options):
         return {"lr_decay": lr_decay, "clipnorm": clipnorm, "ema": ema, "freeze_embeddings": freeze_embeddings,
+                "optimizer": f"sgd (momentum {momentum})" if momentum else "adam",
                 "parameters": sum(m.count_params() for m in models)}
 
     def serving_module(self, models, data, workdir, **options):
