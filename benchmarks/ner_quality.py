@@ -80,19 +80,41 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
               "word_vectors": card["data"].get("word_vectors"),
               "per_epoch": {k: [round(v, 4) for v in card["training"]["history"].get(k, [])]
                             for k in ("val_f1", "loss", "val_loss")}}
+    tag_tokens = load(path).signatures["tag_tokens"]
+    result["dev_by_novelty"] = by_novelty(train, dev, tag_token_lists(tag_tokens, [s.tokens for s in dev]),
+                                          lowercase=data.features.lowercase)
     if args.members > 1:  # each member's own best dev F1 (its seed, its epoch), beside the ensemble's `dev`
         result["members"] = [{"seed": m["seed"], "epochs_run": m["epochs_run"], "best_val_f1": m["best_val_f1"]}
                              for m in card["training"]["members"]]
     if test:
-        tagged = tag_token_lists(load(path).signatures["tag_tokens"], [s.tokens for s in test])
+        tagged = tag_token_lists(tag_tokens, [s.tokens for s in test])
         test_report = ner_report([s.tags for s in test], tagged)
         result["test"] = headline(test_report)
         result["test_entities"] = test_report["entities"]
+        result["test_by_novelty"] = by_novelty(train, test, tagged, lowercase=data.features.lowercase)
     import zoo
 
     result["parameters"] = int(zoo.build(args.model, **card["config"]).count_params()) * args.members
     keras.backend.clear_session()
     return result
+
+
+def by_novelty(train, split, tagged, *, lowercase: bool) -> dict:
+    """`split`'s entity F1 for entities with and without a word the training sentences lack (as the
+    vocabulary keys words), and the share of such tokens."""
+    from pipelines.features import word_key_strings
+    from zoo.metrics.unseen_entities import entity_f1_by_novelty
+
+    def keys(sentences):
+        flat = iter(word_key_strings([t for s in sentences for t in s.tokens], lowercase=lowercase))
+        return [[next(flat) for _ in s.tokens] for s in sentences]
+
+    known = {k for sentence in keys(train) for k in sentence}
+    split_keys = keys(split)
+    scores = entity_f1_by_novelty(split_keys, [s.tags for s in split], tagged, known)
+    tokens = [k for sentence in split_keys for k in sentence]
+    return {"unseen_token_share": round(sum(k not in known for k in tokens) / max(len(tokens), 1), 4),
+            **{group: {k: round(v, 4) for k, v in score.items()} for group, score in scores.items()}}
 
 
 def summarise(runs: list[dict], split: str) -> dict:
@@ -115,6 +137,10 @@ def markdown(report: dict) -> str:
         lines.append(f"| {split} | {f1['mean']:.4f} | {f1['min']:.4f} - {f1['max']:.4f} | {acc['mean']:.4f} | "
                      f"{minutes:.1f} | {report['runs'][0]['parameters']:,} |")
     for run in report["runs"]:
+        seen, unseen = run["dev_by_novelty"]["seen"], run["dev_by_novelty"]["unseen"]
+        lines.append(f"\nseed {run['seed']}: dev entities with a word unseen in training: F1 {unseen['f1']:.4f} "
+                     f"({unseen['support']:,} entities); the others: {seen['f1']:.4f} ({seen['support']:,}); "
+                     f"unseen tokens {run['dev_by_novelty']['unseen_token_share']:.2%}")
         if "members" in run:
             alone = ", ".join(f"{m['best_val_f1']:.4f}" for m in run["members"])
             lines.append(f"\nseed {run['seed']}: ensemble of {len(run['members'])}, dev F1 {run['dev']['f1']:.4f}; "
