@@ -14,7 +14,8 @@ probability P, `--word-dropout P` every other word; `--name` keeps variants in s
 - gmb: `ner_dataset.csv` split by sentence order, first 80% train, next 10% dev (early
   stopping), last 10% test (reported).
 
-F1 is seqeval's strict IOB2 entity-level micro F1 (not conlleval's lenient chunking). Writes
+F1 is seqeval's strict IOB2 entity-level micro F1 (not conlleval's lenient chunking), also split
+into the entities that hold a word no training sentence has and the rest (`dev_by_novelty`). Writes
 `results/ner_<dataset>[_<name>].json` and `.md`, with each run's dev F1 per epoch. Each run is one
 `zoo.tasks.ner.train_ner` call, exported and scored through the exported graph.
 """
