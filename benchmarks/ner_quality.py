@@ -69,7 +69,8 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     started = time.perf_counter()
     path, dev_report = train_ner(
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
-        learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, momentum=args.momentum, patience=args.patience, seed=seed,
+        learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, momentum=args.momentum,
+        patience=args.patience, seed=seed,
         members=args.members, config={k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)},
         verbose=2,
     )

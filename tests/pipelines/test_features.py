@@ -8,6 +8,8 @@ from pipelines.features import (
 )
 from pipelines.spans import entity_spans
 from pipelines.vocab import build_vocabulary
+from zoo.layers.char_bilstm import CharBiLSTM
+from zoo.layers.char_cnn import CharCNN
 
 SHAPE = {name: i for i, (name, _) in enumerate(SHAPES, start=2)}
 
@@ -54,25 +56,23 @@ def test_token_features_shapes_and_ids():
         TokenFeatures(FeatureSpec(chars=True), words.table())
 
 
-@pytest.mark.parametrize("encoder", ["cnn", "bilstm"])
-def test_character_encoders_ignore_character_padding(encoder):
-    from zoo.layers.char_bilstm import CharBiLSTM
-    from zoo.layers.char_cnn import CharCNN
-
-    layer = CharCNN(10, char_dim=4, filters=3) if encoder == "cnn" else CharBiLSTM(10, char_dim=4, units=3)
-    width = 3 if encoder == "cnn" else 6
+@pytest.mark.parametrize("make, size, width, bad", [
+    (CharCNN, {"filters": 3}, 3, {"filters": 0}),
+    (CharBiLSTM, {"units": 3}, 6, {"units": 0}),  # two directions' final states
+])
+def test_character_encoders_ignore_character_padding(make, size, width, bad):
+    layer = make(10, char_dim=4, **size)
     short = np.array([[[2, 3, 4]]])
     padded = np.array([[[2, 3, 4, 0, 0, 0]]])
     np.testing.assert_allclose(layer(short), layer(padded), atol=1e-6)
     assert layer(np.zeros((2, 5, 7), "int32")).shape == (2, 5, width)
-    with pytest.raises(ValueError, match="units=0" if encoder == "bilstm" else "filters=0"):
-        CharCNN(10, filters=0) if encoder == "cnn" else CharBiLSTM(10, units=0)
+    name, value = next(iter(bad.items()))
+    with pytest.raises(ValueError, match=f"{name}={value}"):
+        make(10, **bad)
 
 
 def test_char_bilstm_reads_character_order():
     # Unlike a bag of characters, the BiLSTM tells a word from its reversal (and a padding word gives zeros).
-    from zoo.layers.char_bilstm import CharBiLSTM
-
     layer = CharBiLSTM(10, char_dim=4, units=3)
     out = keras.ops.convert_to_numpy(layer(np.array([[[2, 3, 4], [4, 3, 2], [0, 0, 0]]])))
     assert np.abs(out[0, 0] - out[0, 1]).max() > 1e-4

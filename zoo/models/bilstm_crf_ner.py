@@ -27,14 +27,16 @@ def search_space(hp) -> dict:
 CHAR_ENCODERS = ("cnn", "bilstm", "cnn+bilstm")
 
 
-def char_features(char_ids, *, encoder: str, vocab_size: int, char_dim: int, filters: int, kernel_size: int, units: int):
+def char_features(char_ids, *, encoder: str, vocab_size: int, char_dim: int, filters: int, kernel_size: int,
+                  units: int):
     """Each word's character features, (batch, time, features), from the chosen character encoder(s)."""
     if encoder not in CHAR_ENCODERS:
-        raise ValueError(f"Unknown character encoder. Received: char_encoder={encoder!r}; allowed: {list(CHAR_ENCODERS)}")
-    features = []
-    if "cnn" in encoder.split("+"):
+        raise ValueError(f"Unknown character encoder. Received: char_encoder={encoder!r}; "
+                         f"allowed: {list(CHAR_ENCODERS)}")
+    parts, features = encoder.split("+"), []
+    if "cnn" in parts:
         features.append(CharCNN(vocab_size, char_dim, filters, kernel_size, name="char_cnn")(char_ids))
-    if "bilstm" in encoder.split("+"):
+    if "bilstm" in parts:
         features.append(CharBiLSTM(vocab_size, char_dim, units, name="char_bilstm")(char_ids))
     return features[0] if len(features) == 1 else layers.Concatenate(name="char_features")(features)
 

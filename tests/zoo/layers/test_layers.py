@@ -24,8 +24,8 @@ from zoo.layers.masked_mean_pooling import MaskedGlobalAveragePooling1D
 from zoo.layers.multi_width_conv import MultiWidthConv1D
 from zoo.layers.triplet_loss import TripletLossLayer
 
-MODULES = [zoo.layers.attention_pooling, zoo.layers.char_bilstm, zoo.layers.char_cnn, zoo.layers.crf, zoo.layers.masked_max_pooling,
-           zoo.layers.masked_mean_pooling, zoo.layers.multi_width_conv, zoo.layers.triplet_loss]
+MODULES = [zoo.layers.attention_pooling, zoo.layers.char_bilstm, zoo.layers.char_cnn, zoo.layers.crf,
+           zoo.layers.masked_max_pooling, zoo.layers.masked_mean_pooling, zoo.layers.multi_width_conv, zoo.layers.triplet_loss]
 RNG = np.random.default_rng(0)
 SEQUENCES = RNG.normal(size=(2, 5, 4)).astype("float32")
 

@@ -54,7 +54,8 @@ def compile_tagger(
     if ema and not epoch_steps:
         raise ValueError(f"ema needs epoch_steps (how often the average replaces the weights). Received: ema={ema}")
     crf = crf_layer(model)
-    averaging = {"use_ema": ema > 0, "ema_momentum": ema or 0.99, "ema_overwrite_frequency": epoch_steps if ema else None}
+    averaging = {"use_ema": ema > 0, "ema_momentum": ema or 0.99,
+                 "ema_overwrite_frequency": epoch_steps if ema else None}
     optimizer = (keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum, clipnorm=clipnorm, **averaging)
                  if momentum else keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm, **averaging))
     model.compile(
