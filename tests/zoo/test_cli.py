@@ -186,31 +186,6 @@ def test_list_builds_models_only_for_parameter_counts(capsys, monkeypatch):
     assert "parameters" in out.splitlines()[0] and "2,236,809" in out
 
 
-def test_refit_trains_again_on_train_plus_dev_for_the_epochs_dev_chose(tmp_path, synthetic_sentences, capsys, monkeypatch):
-    from pipelines.readers import TaggedSentence
-    from zoo.tasks.loops import best_epochs
-
-    monkeypatch.chdir(tmp_path)
-    write_token_tag(tmp_path / "train.tsv", synthetic_sentences[:200])
-    dev = [*synthetic_sentences[200:260], TaggedSentence(("Zyxwvut", "flew", "."), ("B-per", "O", "O"))]
-    write_token_tag(tmp_path / "dev.tsv", dev)
-    assert main(["train", "bilstm_crf_ner", "--data", "tsv:train.tsv", "--dev", "tsv:dev.tsv", "--epochs", "3",
-                 "--patience", "3", "--preset", "tiny", "--workdir", "run", "--export-dir", "out", "--refit"]) == 0
-    out = capsys.readouterr().out
-    assert "exported: out/bilstm_crf_ner/1" in out
-    assert "exported: out/bilstm_crf_ner/2 (trained on train + dev" in out
-    first, second = (json.loads((tmp_path / f"out/bilstm_crf_ner/{v}/model_card.json").read_text()) for v in (1, 2))
-    epochs = best_epochs(first["training"]["history"], "val_f1", "max")
-    assert second["refit"]["epochs"] == epochs and second["training"]["epochs_run"] == epochs
-    assert second["refit"]["first_export"] == "out/bilstm_crf_ner/1"
-    assert second["metrics"] == first["metrics"]  # the held-out estimate, not dev after training on it
-    assert second["data"]["train"] == "tsv:train.tsv + tsv:dev.tsv"
-    assert second["data"]["train_sentences"] == first["data"]["train_sentences"] + len(dev)
-    # The vocabulary is rebuilt from train + dev: the dev-only word is known to the second model only.
-    vocabularies = [(tmp_path / f"out/bilstm_crf_ner/{v}/assets/vocab.txt").read_text().split("\n") for v in (1, 2)]
-    assert "zyxwvut" not in vocabularies[0] and "zyxwvut" in vocabularies[1]
-
-
 def test_best_epochs_is_the_first_best_epoch():
     from zoo.tasks.loops import best_epochs
 

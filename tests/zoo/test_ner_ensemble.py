@@ -63,15 +63,21 @@ def test_an_ensemble_of_one_model_twice_tags_as_the_model(ner_data, synthetic_se
     np.testing.assert_allclose(twice["scores"].numpy(), single["scores"].numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_trains_an_ner_ensemble_into_one_export_and_refits_it(tmp_path, synthetic_sentences, monkeypatch, capsys):
+    # Also the check of `--refit` for NER: one model's refit is the same code with one member.
+    from pipelines.readers import TaggedSentence
     from zoo.tasks.loops import best_epochs
 
     monkeypatch.chdir(tmp_path)
     write_token_tag(tmp_path / "train.tsv", synthetic_sentences[:160])
-    write_token_tag(tmp_path / "dev.tsv", synthetic_sentences[160:200])
+    dev = [*synthetic_sentences[160:200], TaggedSentence(("Zyxwvut", "flew", "."), ("B-per", "O", "O"))]
+    write_token_tag(tmp_path / "dev.tsv", dev)
     assert main(["train", "bilstm_crf_ner", "--data", "tsv:train.tsv", "--dev", "tsv:dev.tsv", "--epochs", "3",
                  "--preset", "tiny", "--members", "2", "--workdir", "run", "--export-dir", "out", "--refit"]) == 0
-    assert "exported: out/bilstm_crf_ner/2 (trained on train + dev" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "exported: out/bilstm_crf_ner/1" in out
+    assert "exported: out/bilstm_crf_ner/2 (trained on train + dev" in out
     export = tmp_path / "out" / "bilstm_crf_ner" / "1"
     card = json.loads((export / "model_card.json").read_text())
     assert card["members"] == 2
@@ -86,6 +92,12 @@ def test_cli_trains_an_ner_ensemble_into_one_export_and_refits_it(tmp_path, synt
     assert refit["members"] == 2 and refit["refit"]["member_epochs"] == chosen
     assert refit["refit"]["epochs"] == min(chosen)  # the lower median of two
     assert [m["epochs_run"] for m in refit["training"]["members"]] == [min(chosen)] * 2
-    assert refit["metrics"] == card["metrics"]
+    assert refit["metrics"] == card["metrics"]  # the held-out estimate, not dev after training on it
+    assert refit["refit"]["first_export"] == "out/bilstm_crf_ner/1"
+    assert refit["data"]["train"] == "tsv:train.tsv + tsv:dev.tsv"
+    assert refit["data"]["train_sentences"] == card["data"]["train_sentences"] + len(dev)
+    # The vocabulary is rebuilt from train + dev: the dev-only word is known to the second model only.
+    vocabularies = [(tmp_path / f"out/bilstm_crf_ner/{v}/assets/vocab.txt").read_text().split("\n") for v in (1, 2)]
+    assert "zyxwvut" not in vocabularies[0] and "zyxwvut" in vocabularies[1]
     check_export(export, {"serving_default": {"text": ["Sharon flew to Miami last Friday ."]},
                           "tag_tokens": {"tokens": [["Sharon", "flew", "to", "Miami", "."]]}})
