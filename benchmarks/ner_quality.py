@@ -60,6 +60,7 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     import keras
 
     from zoo.serving import load
+    from zoo.cli_types import config_overrides
     from zoo.tasks.ner import headline, ner_report, prepare_ner_data, tag_token_lists, train_ner
 
     data = prepare_ner_data(train, dev, model=args.model, scheme=args.scheme, batch_size=args.batch_size, seed=seed,
@@ -71,7 +72,7 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
         args.model, data, epochs=args.epochs, workdir=workroot / f"seed{seed}", export_dir=workroot / "saved_models",
         learning_rate=args.learning_rate, lr_decay=args.lr_decay, ema=args.ema, momentum=args.momentum,
         patience=args.patience, seed=seed,
-        members=args.members, config={k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)},
+        members=args.members, config=config_overrides(args.set),
         verbose=2,
     )
     seconds = time.perf_counter() - started

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from benchmarks.reporting import machine_info, write_results
+from zoo.cli_types import config_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT / "../shared/datasets"
@@ -75,10 +76,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="train each model N times (seeds SEED, SEED+1, ...) and export the N as one ensemble "
                              "that averages their probabilities; results get an _ensembleN suffix (default 1)")
     parser.add_argument("--epochs", type=int, help="most epochs per model (default: tweets 10, sst2 4)")
+    parser.add_argument("--freeze-embeddings", action="store_true",
+                        help="with --word-vectors: keep the pretrained vectors fixed while the rest trains")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                        help="SST-2 model config override, for every model in --models (e.g. units=256)")
+    parser.add_argument("--name", help="results file name suffix (sentiment[_word_vectors]_<name>.json/.md), "
+                                       "for variants")
     parser.add_argument("--export-dir", type=Path, default=ROOT / "saved_models")
     parser.add_argument("--workdir", type=Path, default=ROOT / "runs" / "benchmark_sentiment")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.freeze_embeddings and not args.word_vectors:
+        parser.error("--freeze-embeddings keeps pretrained vectors fixed: give --word-vectors too")
+    return args
 
 
 def training_settings(args) -> dict:
@@ -143,14 +153,17 @@ def run_dataset(name: str, args) -> tuple[list[dict], dict]:
         print(f"{name}: training {model} on {len(train):,} texts, dev {len(dev):,}", flush=True)
         started = time.perf_counter()
         config = {k: v for k, v in MODELS[name][model].items() if not (vectors and k == "embedding_dim")}
+        if name == "sst2":
+            config.update(config_overrides(args.set))
         path, dev_report = train_sentiment(
             model, data, epochs=training["epochs"], patience=training["patience"], config=config,
             workdir=args.workdir / name / model, export_dir=args.export_dir / name, seed=args.seed, members=args.members,
-            verbose=2)
+            freeze_embeddings=bool(vectors) and args.freeze_embeddings, verbose=2)
         card = json.loads((path / "model_card.json").read_text())
         serve = load(path).signatures["serving_default"]
         row = {"dataset": name, "model": model, "config": config,
-               "parameters": card["training"]["parameters"], "epochs_run": card["training"]["epochs_run"],
+               "parameters": card["training"]["parameters"],
+               "freeze_embeddings": card["training"]["freeze_embeddings"], "epochs_run": card["training"]["epochs_run"],
                "train_seconds": card["training"]["seconds"], "total_seconds": round(time.perf_counter() - started, 1),
                "dev_accuracy": round(dev_report["accuracy"], 4), "dev_errors": dev_report["errors"], "export": str(path)}
         if "members" in card["training"]:  # an ensemble: each member's own best dev accuracy (Keras's, same dev)
@@ -183,7 +196,7 @@ def main(argv=None) -> dict:
         "total_minutes": round((time.perf_counter() - started) / 60, 1),
     }
     name = ("sentiment_word_vectors" if args.word_vectors else "sentiment") + (
-        f"_ensemble{args.members}" if args.members > 1 else "")
+        f"_ensemble{args.members}" if args.members > 1 else "") + (f"_{args.name}" if args.name else "")
     write_results(args.out, name, result, format_markdown(result))
     return result
 
@@ -232,8 +245,9 @@ def format_markdown(r: dict) -> str:
             v = d["word_vectors"]
             lines += ["", f"{name} models start from pretrained vectors {v['path']} ({v['dim']} dimensions): "
                       f"{v['covered']:,} of {v['vocab_size'] - 2:,} vocabulary words covered ({v['coverage']:.1%})."]
-    lines += ["", "Configurations: " + "; ".join(f"{row['dataset']} {row['model']} {json.dumps(row['config'])}"
-                                                for row in r["rows"]) + ".", ""]
+    lines += ["", "Configurations: " + "; ".join(
+        f"{row['dataset']} {row['model']} {json.dumps(row['config'])}"
+        + (" (pretrained vectors frozen)" if row.get("freeze_embeddings") else "") for row in r["rows"]) + ".", ""]
     return "\n".join(lines)
 
 

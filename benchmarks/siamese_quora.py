@@ -150,6 +150,7 @@ def main(argv=None) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from benchmarks.reporting import machine_info, write_results
     from pipelines.pairs import TextIds, is_positive, labelled, read_pairs, split_pairs
+    from zoo.cli_types import config_overrides
     from zoo.metrics.threshold import similarity_report
     from zoo.tasks.siamese import PairIndex, SiameseExport, embed_texts, prepare_siamese_data, train_siamese
 
@@ -175,7 +176,7 @@ def main(argv=None) -> dict:
                                 min_count=args.min_count, hard_negatives=not args.no_hard_negatives,
                                 word_vectors=args.word_vectors, vectors_vocab=args.vectors_vocab)
     data = prepare(train, dev, info=info)
-    config = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    config = config_overrides(args.set)
     if not args.word_vectors:  # pretrained vectors fix the embedding size
         config = {"embedding_dim": args.embedding_dim, **config}
     machine = machine_info()
