@@ -49,6 +49,12 @@ REFERENCES = [
 ]
 
 
+def char_ngram_sizes(value: str) -> int | tuple[int, ...]:
+    """`--char-ngrams`: one n (`3`) or several (`3,4`)."""
+    sizes = tuple(int(n) for n in value.split(","))
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATASETS / "quora_bimpm" / "dev.tsv.gz"), help="the Quora pairs to split")
@@ -75,7 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--oov-buckets", type=int, default=2000)
     parser.add_argument("--digits-to-zero", action="store_true", help="normalise digits to 0 (2016 == 2017)")
     parser.add_argument("--word-bigrams", type=int, default=20000, help="hashed word-bigram buckets (0 = none)")
-    parser.add_argument("--char-ngrams", type=int, default=3, help="n of hashed character n-grams (0 = none)")
+    parser.add_argument("--char-ngrams", type=char_ngram_sizes, default=3,
+                        help="n of hashed character n-grams (0 = none), or several: 3,4")
     parser.add_argument("--char-buckets", type=int, default=20000)
     parser.add_argument("--word-vectors", metavar="PATH|NAME",
                         help="start the encoders' word embedding from these vectors (GloVe/word2vec text, or "

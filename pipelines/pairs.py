@@ -143,7 +143,8 @@ class TextIds:
         oov_buckets: unknown words hash into this many ids of their own instead of `<UNK>`, so two
             texts sharing a rare word still share an id.
         word_bigrams: buckets for hashed word bigrams (0: none).
-        char_ngrams: n of hashed character n-grams of each word, marked `<word>` (0: none).
+        char_ngrams: n of hashed character n-grams of each word, marked `<word>` (0: none), or
+            several n as a tuple (`(3, 4)`: trigrams and 4-grams, fastText-style).
         char_buckets: buckets for the character n-grams.
     """
 
@@ -151,12 +152,17 @@ class TextIds:
     digits_to_zero: bool = True
     oov_buckets: int = 0
     word_bigrams: int = 0
-    char_ngrams: int = 0
+    char_ngrams: int | tuple[int, ...] = 0
     char_buckets: int = 0
 
     def __post_init__(self):
+        if not isinstance(self.char_ngrams, int):  # several n: a tuple, also when a card's JSON list comes back
+            object.__setattr__(self, "char_ngrams", tuple(self.char_ngrams))
+            if not self.char_ngrams or any(not isinstance(n, int) or n < 1 for n in self.char_ngrams):
+                raise ValueError(f"char_ngrams must be n >= 0 or a tuple of n >= 1. Received: "
+                                 f"char_ngrams={self.char_ngrams}")
         for name in ("oov_buckets", "word_bigrams", "char_ngrams", "char_buckets"):
-            if getattr(self, name) < 0:
+            if isinstance(getattr(self, name), int) and getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={getattr(self, name)}")
         if bool(self.char_ngrams) != bool(self.char_buckets):
             raise ValueError("char_ngrams and char_buckets go together. "
@@ -194,7 +200,8 @@ def text_ids(texts, table, *, vocab_size: int, config: TextIds) -> tf.RaggedTens
     if config.char_ngrams:
         marked = tokens.with_flat_values(tf.strings.join(["<", tokens.flat_values, ">"]))
         chars = tf.strings.unicode_split(marked, "UTF-8", errors="replace")
-        grams = tf.strings.ngrams(chars, config.char_ngrams, separator="")
+        grams = tf.strings.ngrams(chars, list(config.char_ngrams) if isinstance(config.char_ngrams, tuple)
+                                  else config.char_ngrams, separator="")
         parts.append(_hashed(grams.merge_dims(1, 2), config.char_buckets, offset))
     return tf.cast(tf.concat(parts, axis=1), tf.int32)
 

@@ -119,6 +119,21 @@ def test_text_ids_lowercase_hash_unknown_words_and_append_bigrams_and_char_ngram
         TextIds(char_ngrams=3)
 
 
+def test_text_ids_char_ngrams_of_several_sizes():
+    vocab = Vocabulary(("<PAD>", "<UNK>", "how"))
+    config = TextIds(char_ngrams=[3, 4], char_buckets=7)  # a card's JSON list comes back as a tuple
+    assert config.char_ngrams == (3, 4) and config.num_ids(3) == 10
+    ids = text_ids(tf.constant(["how"]), vocab.table(), vocab_size=3, config=config).to_list()[0]
+    # "how", then the trigrams of "<how>" (3) and its 4-grams (2).
+    assert ids[0] == 2 and len(ids) == 6 and all(3 <= i < 10 for i in ids[1:])
+    trigrams = text_ids(tf.constant(["how"]), vocab.table(), vocab_size=3,
+                        config=TextIds(char_ngrams=3, char_buckets=7)).to_list()[0]
+    assert ids[:4] == trigrams  # the trigrams hash as they did alone, the 4-grams follow
+    for bad in ([], [0, 3], [3, 2.5]):
+        with pytest.raises(ValueError, match="char_ngrams must be"):
+            TextIds(char_ngrams=bad, char_buckets=7)
+
+
 def test_vocabulary_is_built_from_looked_up_tokens():
     vocab = pair_vocabulary(["How do I learn Python ?", "how DO i learn 2 things ?"])
     assert vocab.tokens[:2] == ("<PAD>", "<UNK>")
