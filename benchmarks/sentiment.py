@@ -66,7 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--word-vectors", metavar="PATH|NAME",
                         help="SST-2 models start from these pretrained vectors (GloVe/word2vec text, or glove-6b-50d "
                              "from the `glove` extra; embedding_dim "
-                             "becomes theirs); results go to sentiment_word_vectors.json/.md")
+                             "becomes theirs, or a larger --set embedding_dim=N adds learned dimensions); results "
+                             "go to sentiment_word_vectors.json/.md")
     parser.add_argument("--vectors-vocab", type=int, default=100000,
                         help="with --word-vectors: the file's first N words join the vocabulary (default 100000)")
     parser.add_argument("--datasets", nargs="+", choices=["tweets", "sst2"], default=["tweets", "sst2"])

@@ -86,7 +86,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--char-buckets", type=int, default=20000)
     parser.add_argument("--word-vectors", metavar="PATH|NAME",
                         help="start the encoders' word embedding from these vectors (GloVe/word2vec text, or "
-                             "glove-6b-50d from the `glove` extra); embedding_dim becomes theirs")
+                             "glove-6b-50d from the `glove` extra); embedding_dim becomes theirs, or a larger "
+                             "--set embedding_dim=N adds learned dimensions")
     parser.add_argument("--vectors-vocab", type=int, default=0, metavar="N",
                         help="with --word-vectors: the first N words of the vectors join the vocabulary")
     parser.add_argument("--freeze-embeddings", action="store_true", help="with --word-vectors: keep them fixed")

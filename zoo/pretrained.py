@@ -68,30 +68,49 @@ def vocabulary_with_vectors(vocab, path, *, first: int = 0, keys=None, seed: int
     return vocab, matrix, report
 
 
-def embedding_dim_for(config: dict, embeddings: np.ndarray) -> dict:
-    """`config` with `embedding_dim` set to the vectors' size; a different size asked for is an error."""
+def embedding_dim_for(config: dict, embeddings: np.ndarray, *, freeze: bool = False) -> dict:
+    """`config` with `embedding_dim` set to the vectors' size, or to a larger size asked for (not frozen).
+
+    A size below the vectors' is an error, and so is a larger one with `freeze`: the extra
+    dimensions would be fixed random numbers.
+    """
     dim = int(embeddings.shape[1])
-    if config.get("embedding_dim", dim) != dim:
-        raise ZooError(f"the word vectors have {dim} dimensions, so embedding_dim must be {dim}. "
+    asked = int(config.get("embedding_dim", dim))
+    if asked < dim or (freeze and asked != dim):
+        expected = f"must be {dim}" if freeze else f"must be at least {dim} (larger: the extra dimensions are learned)"
+        raise ZooError(f"the word vectors have {dim} dimensions, so embedding_dim {expected}. "
                        f"Received: embedding_dim={config['embedding_dim']}")
-    return {**config, "embedding_dim": dim}
+    return {**config, "embedding_dim": asked}
+
+
+def widen(embeddings: np.ndarray, dim: int, *, seed: int = 0) -> np.ndarray:
+    """`embeddings` with random columns appended up to `dim`, at the vectors' scale (row 0, `<PAD>`, stays 0)."""
+    extra = dim - embeddings.shape[1]
+    if extra <= 0:
+        return embeddings
+    columns = np.random.default_rng(seed).normal(0.0, float(embeddings[1:].std()), (len(embeddings), extra))
+    columns[0] = 0.0
+    return np.concatenate([embeddings, columns.astype(embeddings.dtype)], axis=1)
 
 
 def build_with_vectors(name: str, *, embeddings: np.ndarray | None, freeze: bool = False, preset: str | None = None,
                        config: dict | None = None, **sizes) -> tuple[keras.Model, dict]:
     """`zoo.build` of a text model whose token embedding starts from `embeddings` when given.
 
+    With an `embedding_dim` in `config` above the vectors' size, the vectors fill the first columns
+    and the rest start random (`widen`) and are learned with them.
+
     Returns:
-        (model, the config it was built with: `embedding_dim` is the vectors' size when given).
+        (model, the config it was built with: `embedding_dim` is the vectors' size unless a larger one was asked).
     """
     from zoo.registry import build
 
     config = dict(config or {})
     if embeddings is None:
         return build(name, preset=preset, **sizes, **config), config
-    config = embedding_dim_for(config, embeddings)
+    config = embedding_dim_for(config, embeddings, freeze=freeze)
     model = build(name, preset=preset, **sizes, **config)
-    set_token_embedding(model, embeddings, trainable=not freeze)
+    set_token_embedding(model, widen(embeddings, config["embedding_dim"]), trainable=not freeze)
     return model, config
 
 

@@ -173,6 +173,25 @@ def test_pretrained_vectors_set_the_embedding_and_freezing_keeps_it():
     assert set_token_embedding(siamese, np.ones((6, 8), "float32")).name == "token_embedding"  # inside the encoder
 
 
+def test_an_embedding_wider_than_the_vectors_starts_with_them_and_learns_the_rest():
+    from zoo.errors import ZooError
+    from zoo.pretrained import build_with_vectors
+
+    matrix = np.arange(18, dtype="float32").reshape(6, 3) / 10
+    sizes = {"vocab_size": 6, "num_classes": 2}
+    model, config = build_with_vectors("sentiment_dnn", embeddings=matrix, config={"embedding_dim": 5}, **sizes)
+    weights = model.get_layer("token_embedding").get_weights()[0]
+    assert config["embedding_dim"] == 5 and weights.shape == (6, 5)
+    np.testing.assert_array_equal(weights[:, :3], matrix)  # the vectors first
+    assert not weights[0, 3:].any() and weights[1:, 3:].std() > 0.1  # <PAD> stays 0; the rest at the vectors' scale
+    assert model.get_layer("token_embedding").trainable
+    assert build_with_vectors("sentiment_dnn", embeddings=matrix, config={}, **sizes)[1]["embedding_dim"] == 3
+    with pytest.raises(ZooError, match="so embedding_dim must be at least 3 .*Received: embedding_dim=2"):
+        build_with_vectors("sentiment_dnn", embeddings=matrix, config={"embedding_dim": 2}, **sizes)
+    with pytest.raises(ZooError, match="so embedding_dim must be 3. Received: embedding_dim=5"):  # frozen random
+        build_with_vectors("sentiment_dnn", embeddings=matrix, config={"embedding_dim": 5}, freeze=True, **sizes)
+
+
 def test_cli_trains_from_word_vectors_and_extends_the_vocabulary(tweet_files, tmp_path, capsys):
     pos, neg = tweet_files
     vectors = tmp_path / "vectors.txt"

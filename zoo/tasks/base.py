@@ -83,7 +83,8 @@ class Task:
         with `config` and the data's `sizes`. A bad value is a `ConfigError` (one line on the command line).
 
         With pretrained rows in `data.embeddings` (tasks with `word_vectors`), the token embedding
-        starts from them (`embedding_dim` becomes theirs; fixed with `freeze_embeddings`).
+        starts from them (`embedding_dim` becomes theirs, or a larger one asked for adds learned
+        dimensions; fixed with `freeze_embeddings`).
         """
         from zoo.pretrained import build_with_vectors
         from zoo.registry import get_spec
