@@ -188,7 +188,7 @@ def main(argv=None) -> dict:
     if not args.word_vectors:  # pretrained vectors fix the embedding size
         config = {"embedding_dim": args.embedding_dim, **config}
     machine = machine_info()
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"  # runs started in one second: two workdirs
     workdir = ROOT / "runs" / f"siamese_quora-{stamp}"
     negatives = tuple(args.negatives.split(","))
     train_options = dict(export_dir=args.export_dir, config=config, learning_rate=args.learning_rate, margin=args.margin,
