@@ -59,8 +59,8 @@ def run_seed(args, seed: int, train, dev, test, workroot: Path) -> dict:
     """Trains one seed; returns dev (and test) reports, time, epochs and parameters."""
     import keras
 
-    from zoo.serving import load
     from zoo.cli_types import config_overrides
+    from zoo.serving import load
     from zoo.tasks.ner import headline, ner_report, prepare_ner_data, tag_token_lists, train_ner
 
     data = prepare_ner_data(train, dev, model=args.model, scheme=args.scheme, batch_size=args.batch_size, seed=seed,

@@ -75,8 +75,8 @@ def embedding_dim_for(config: dict, embeddings: np.ndarray, *, freeze: bool = Fa
     dimensions would be fixed random numbers.
     """
     dim = int(embeddings.shape[1])
-    asked = int(config.get("embedding_dim", dim))
-    if asked < dim or (freeze and asked != dim):
+    asked = config.get("embedding_dim", dim)
+    if not isinstance(asked, int) or asked < dim or (freeze and asked != dim):
         expected = f"must be {dim}" if freeze else f"must be at least {dim} (larger: the extra dimensions are learned)"
         raise ZooError(f"the word vectors have {dim} dimensions, so embedding_dim {expected}. "
                        f"Received: embedding_dim={config['embedding_dim']}")

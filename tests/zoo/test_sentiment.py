@@ -190,6 +190,8 @@ def test_an_embedding_wider_than_the_vectors_starts_with_them_and_learns_the_res
         build_with_vectors("sentiment_dnn", embeddings=matrix, config={"embedding_dim": 2}, **sizes)
     with pytest.raises(ZooError, match="so embedding_dim must be 3. Received: embedding_dim=5"):  # frozen random
         build_with_vectors("sentiment_dnn", embeddings=matrix, config={"embedding_dim": 5}, freeze=True, **sizes)
+    with pytest.raises(ZooError, match="Received: embedding_dim=wide"):
+        build_with_vectors("sentiment_dnn", embeddings=matrix, config={"embedding_dim": "wide"}, **sizes)
 
 
 def test_cli_trains_from_word_vectors_and_extends_the_vocabulary(tweet_files, tmp_path, capsys):
