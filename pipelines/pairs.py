@@ -200,8 +200,7 @@ def text_ids(texts, table, *, vocab_size: int, config: TextIds) -> tf.RaggedTens
     if config.char_ngrams:
         marked = tokens.with_flat_values(tf.strings.join(["<", tokens.flat_values, ">"]))
         chars = tf.strings.unicode_split(marked, "UTF-8", errors="replace")
-        grams = tf.strings.ngrams(chars, list(config.char_ngrams) if isinstance(config.char_ngrams, tuple)
-                                  else config.char_ngrams, separator="")
+        grams = tf.strings.ngrams(chars, config.char_ngrams, separator="")  # one n or a tuple of them
         parts.append(_hashed(grams.merge_dims(1, 2), config.char_buckets, offset))
     return tf.cast(tf.concat(parts, axis=1), tf.int32)
 

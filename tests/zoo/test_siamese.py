@@ -315,6 +315,9 @@ def test_cli_trains_a_siamese_encoder_from_word_vectors(tmp_path, capsys, monkey
     assert card["training"]["freeze_embeddings"] is True
     assert main([*args, "--set", "embedding_dim=8"]) == 2
     assert "the word vectors have 4 dimensions, so embedding_dim must be 4" in capsys.readouterr().err
+    fine_tuned = [a for a in args if a != "--freeze-embeddings"]
+    assert main([*fine_tuned, "--set", "embedding_dim=2"]) == 2  # wider is allowed when fine-tuned, narrower never
+    assert "so embedding_dim must be at least 4 (larger: the extra dimensions are learned)" in capsys.readouterr().err
 
 
 def test_cli_refit_trains_on_train_plus_dev_and_keeps_the_first_tau(tmp_path, capsys, monkeypatch):
