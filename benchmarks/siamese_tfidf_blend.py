@@ -40,7 +40,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--dev-fraction", type=float, default=0.125, help="as the export's run")
     parser.add_argument("--seed", type=int, default=0, help="as the export's run (it draws the splits)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not (Path(args.export) / "saved_model.pb").is_file():
+        parser.error(f"--export {args.export}: expected a SavedModel directory (saved_model.pb), e.g. saved_models/siamese_bow/1")
+    return args
 
 
 def blend_rows(learned: dict, other: dict, labels: dict) -> list[dict]:
