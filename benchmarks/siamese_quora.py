@@ -43,6 +43,9 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 TARGET = {"accuracy": 0.76, "roc_auc": 0.83}  # on the held-out test partition
 BUDGET_SECONDS = 30 * 60
 EXTRA = {"mrpc": "mrpc/msr_paraphrase_train.txt.gz", "sick": "sick/SICK_train.txt.gz", "stsb": "stsb/sts-train.csv.gz"}
+# TF-IDF cosine baselines (scikit-learn options), fitted on the training questions.
+TFIDF_BASELINES = {"tfidf_word": {"lowercase": True, "token_pattern": r"\S+"},
+                   "tfidf_char_2_4": {"analyzer": "char_wb", "ngram_range": (2, 4)}}
 REFERENCES = [
     ("TF-IDF cosine, dev-tuned τ (held-out test, measured by the issue)", 0.673, 0.708),
     ("course Siamese LSTM re-implemented, same 4,000 duplicates, dev-tuned τ (held-out test)", 0.712, 0.744),
@@ -108,6 +111,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def quora_splits(path, *, holdout_fraction: float, dev_fraction: float, seed: int, limit: int | None = None):
+    """(train, labelled dev, labelled holdout or None) of the Quora pairs at `path`: the holdout is set
+    aside first (when `holdout_fraction` > 0), then dev from the rest; no question on two sides."""
+    from pipelines.pairs import labelled, read_pairs, split_pairs
+
+    quora = read_pairs(f"quora:{path}")[:limit]
+    holdout = None
+    if holdout_fraction:
+        quora, holdout = split_pairs(quora, dev_fraction=holdout_fraction, seed=seed)
+        holdout = labelled(holdout)
+    train, dev = split_pairs(quora, dev_fraction=dev_fraction, seed=seed)
+    return train, labelled(dev), holdout
+
+
 def tfidf_scores(train_texts, dev_index, **options):
     """Cosine of TF-IDF vectors fitted on the training questions (scikit-learn, benchmark only)."""
     import numpy as np
@@ -157,18 +174,13 @@ def main(argv=None) -> dict:
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from benchmarks.reporting import machine_info, write_results
-    from pipelines.pairs import TextIds, is_positive, labelled, read_pairs, split_pairs
+    from pipelines.pairs import TextIds, is_positive, read_pairs
     from zoo.cli_types import config_overrides
     from zoo.metrics.threshold import similarity_report
     from zoo.tasks.siamese import PairIndex, SiameseExport, embed_texts, prepare_siamese_data, train_siamese
 
-    quora = read_pairs(f"quora:{args.data}")[: args.limit]
-    holdout = None
-    if args.holdout_fraction:
-        quora, holdout = split_pairs(quora, dev_fraction=args.holdout_fraction, seed=args.seed)
-        holdout = labelled(holdout)
-    quora_train, dev = split_pairs(quora, dev_fraction=args.dev_fraction, seed=args.seed)
-    dev = labelled(dev)
+    quora_train, dev, holdout = quora_splits(args.data, holdout_fraction=args.holdout_fraction,
+                                             dev_fraction=args.dev_fraction, seed=args.seed, limit=args.limit)
     train, extras = list(quora_train), {}
     for name in filter(None, args.extra.split(",")):
         positives = [p._replace(label=1) for p in read_pairs(f"{name}:{DATASETS / EXTRA[name]}") if is_positive(p)]
@@ -201,8 +213,7 @@ def main(argv=None) -> dict:
     baselines = {}
     holdout_index = PairIndex.of(holdout) if holdout else None
     on_holdout = {}
-    for name, options in {"tfidf_word": {"lowercase": True, "token_pattern": r"\S+"},
-                          "tfidf_char_2_4": {"analyzer": "char_wb", "ngram_range": (2, 4)}}.items():
+    for name, options in TFIDF_BASELINES.items():
         scores = tfidf_scores(quora_train_texts, data.dev_index, **options)
         baselines[name] = similarity_report(scores, data.dev_index.labels)
         if holdout_index:

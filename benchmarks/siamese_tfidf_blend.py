@@ -24,10 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.siamese_quora import DATASETS, tfidf_scores  # noqa: E402
+from benchmarks.siamese_quora import DATASETS, TFIDF_BASELINES, quora_splits, tfidf_scores  # noqa: E402
 
-TFIDF = {"char_2_4": {"analyzer": "char_wb", "ngram_range": (2, 4)},
-         "word": {"lowercase": True, "token_pattern": r"\S+"}}
 WEIGHTS = [round(0.05 * i, 2) for i in range(11)]
 
 
@@ -41,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="as the export's run (it draws the splits)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
+    if not args.holdout_fraction > 0:
+        parser.error(f"--holdout-fraction {args.holdout_fraction}: expected a share above 0, as the export's run")
     if not (Path(args.export) / "saved_model.pb").is_file():
         parser.error(f"--export {args.export}: expected a SavedModel directory (saved_model.pb), e.g. saved_models/siamese_bow/1")
     return args
@@ -64,18 +64,18 @@ def blend_rows(learned: dict, other: dict, labels: dict) -> list[dict]:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     from benchmarks.reporting import machine_info, write_results
-    from pipelines.pairs import labelled, read_pairs, split_pairs
     from zoo.tasks.siamese import PairIndex, SiameseExport, embed_texts
 
-    quora, holdout = split_pairs(read_pairs(f"quora:{args.data}"), dev_fraction=args.holdout_fraction, seed=args.seed)
-    quora_train, dev = split_pairs(quora, dev_fraction=args.dev_fraction, seed=args.seed)
+    quora_train, dev, holdout = quora_splits(args.data, holdout_fraction=args.holdout_fraction,
+                                             dev_fraction=args.dev_fraction, seed=args.seed)
     train_texts = [t for p in quora_train for t in (p.text_a, p.text_b)]
-    indexes = {"dev": PairIndex.of(labelled(dev)), "holdout": PairIndex.of(labelled(holdout))}
+    indexes = {"dev": PairIndex.of(dev), "holdout": PairIndex.of(holdout)}
     export = SiameseExport(args.export)
     learned = {k: i.similarities(embed_texts(export.embed, i.texts)) for k, i in indexes.items()}
     labels = {k: i.labels for k, i in indexes.items()}
     blends = {}
-    for name, options in TFIDF.items():
+    for name, options in TFIDF_BASELINES.items():
+        name = name.removeprefix("tfidf_")
         rows = blend_rows(learned, {k: tfidf_scores(train_texts, i, **options) for k, i in indexes.items()}, labels)
         chosen = max(rows, key=lambda r: (r["dev_roc_auc"], -r["w"]))
         blends[name] = {"rows": rows, "chosen_on_dev": chosen}
